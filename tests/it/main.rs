@@ -1,0 +1,3 @@
+//! One integration-test binary (links once): each module covers one part of the product.
+
+mod signer;
