@@ -961,4 +961,171 @@ mod tests {
         std::fs::remove_file(&f).unwrap();
         assert_eq!(chain.get().await.unwrap().access_key_id, "ak-1");
     }
+
+    mod ecs {
+        use super::*;
+        use crate::alicloud::test_server::{Reply, Request, TestServer};
+
+        fn role_answer(expires_in: time::Duration) -> String {
+            let exp = (OffsetDateTime::now_utc() + expires_in)
+                .replace_nanosecond(0)
+                .unwrap()
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap();
+            format!(
+                r#"{{"Code":"Success","AccessKeyId":"STS.ak","AccessKeySecret":"sts-secret","SecurityToken":"sts-token","Expiration":"{exp}","LastUpdated":"x"}}"#
+            )
+        }
+
+        fn metadata(
+            expires_in: time::Duration,
+            token_ok: bool,
+        ) -> impl Fn(usize, &Request) -> Reply + Send + Sync {
+            move |_, req: &Request| match (req.method.as_str(), req.target.as_str()) {
+                ("PUT", "/latest/api/token") if token_ok => {
+                    assert_eq!(
+                        req.header("X-aliyun-ecs-metadata-token-ttl-seconds"),
+                        Some("21600")
+                    );
+                    Reply::json(200, "md-token")
+                }
+                ("PUT", _) => Reply::html(404, "no"),
+                ("GET", "/latest/meta-data/ram/security-credentials/my-role") => {
+                    assert_eq!(
+                        req.header("X-aliyun-ecs-metadata-token"),
+                        token_ok.then_some("md-token")
+                    );
+                    Reply::json(200, &role_answer(expires_in))
+                }
+                _ => Reply::html(404, "not found"),
+            }
+        }
+
+        fn settings_with_role() -> Settings {
+            Settings {
+                ecs_role_name: Some("my-role".into()),
+                ..Settings::default()
+            }
+        }
+
+        #[tokio::test]
+        async fn role_credentials_with_session_token() {
+            let server = TestServer::start(metadata(time::Duration::hours(1), true)).await;
+            let e = env(&[], None).with_metadata_base_url(format!("{}/", server.url));
+            let chain = CredentialChain::new(settings_with_role(), e).unwrap();
+            let c = chain.get().await.unwrap();
+            assert_eq!(c.access_key_id, "STS.ak");
+            assert_eq!(c.access_key_secret.expose(), "sts-secret");
+            assert_eq!(c.security_token.as_ref().unwrap().expose(), "sts-token");
+            assert_eq!(server.count(), 2);
+            // Cached while far from expiry.
+            chain.get().await.unwrap();
+            assert_eq!(server.count(), 2);
+        }
+
+        #[tokio::test]
+        async fn older_metadata_service_without_tokens() {
+            let server = TestServer::start(metadata(time::Duration::hours(1), false)).await;
+            let e = env(&[("ALIBABA_CLOUD_ECS_METADATA", "my-role")], None)
+                .with_metadata_base_url(&server.url);
+            let c = resolve(Settings::default(), e).await.unwrap();
+            assert_eq!(c.access_key_id, "STS.ak");
+        }
+
+        #[tokio::test]
+        async fn refreshed_before_expiry() {
+            let server = TestServer::start(metadata(time::Duration::minutes(2), true)).await;
+            let e = env(&[("ALICLOUD_ECS_ROLE_NAME", "my-role")], None)
+                .with_metadata_base_url(&server.url);
+            let chain = CredentialChain::new(Settings::default(), e).unwrap();
+            chain.get().await.unwrap();
+            chain.get().await.unwrap();
+            assert_eq!(
+                server.count(),
+                4,
+                "credentials expiring within the margin are fetched again"
+            );
+        }
+
+        #[tokio::test]
+        async fn a_failed_refresh_keeps_still_valid_credentials() {
+            let server = TestServer::start(|i, req: &Request| match (i, req.method.as_str()) {
+                (_, "PUT") => Reply::json(200, "t"),
+                (1, _) => Reply::json(200, &role_answer(time::Duration::minutes(2))),
+                _ => Reply::html(500, "down"),
+            })
+            .await;
+            let e = env(&[], None).with_metadata_base_url(&server.url);
+            let chain = CredentialChain::new(settings_with_role(), e).unwrap();
+            assert_eq!(chain.get().await.unwrap().access_key_id, "STS.ak");
+            assert_eq!(chain.get().await.unwrap().access_key_id, "STS.ak");
+            assert_eq!(server.count(), 4);
+        }
+
+        #[tokio::test]
+        async fn errors_name_the_role_and_never_the_body() {
+            let server = TestServer::start(|_, req: &Request| {
+                if req.method == "PUT" {
+                    Reply::json(200, "t")
+                } else {
+                    Reply::html(404, "secret-looking-body")
+                }
+            })
+            .await;
+            let e = env(&[], None).with_metadata_base_url(&server.url);
+            let err = resolve(settings_with_role(), e)
+                .await
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("\"my-role\"") && err.contains("HTTP 404") && err.contains("attached"),
+                "{err}"
+            );
+            assert!(!err.contains("secret-looking-body"), "{err}");
+
+            let server = TestServer::start(|_, req: &Request| {
+                if req.method == "PUT" {
+                    Reply::json(200, "t")
+                } else {
+                    Reply::json(200, r#"{"Code":"Failed","Message":"no"}"#)
+                }
+            })
+            .await;
+            let e = env(&[], None).with_metadata_base_url(&server.url);
+            let err = resolve(settings_with_role(), e)
+                .await
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("\"Failed\""), "{err}");
+
+            // Nobody listening: fails fast with the URL.
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let e = env(&[], None).with_metadata_base_url(format!("http://127.0.0.1:{port}"));
+            let err = resolve(settings_with_role(), e)
+                .await
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains(&format!(
+                    "127.0.0.1:{port}/latest/meta-data/ram/security-credentials/my-role"
+                )),
+                "{err}"
+            );
+        }
+
+        #[tokio::test]
+        async fn not_asked_for_means_not_contacted() {
+            let server = TestServer::start(metadata(time::Duration::hours(1), true)).await;
+            let e = env(&[], None).with_metadata_base_url(&server.url);
+            assert!(matches!(
+                resolve(Settings::default(), e).await,
+                Err(CredentialsError::Missing { .. })
+            ));
+            assert_eq!(server.count(), 0);
+        }
+    }
 }
