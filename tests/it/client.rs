@@ -99,11 +99,21 @@ async fn every_operation_round_trip() {
 
     let r = c.active_flow_log(REGION, "fl-one", &opts()).await.unwrap();
     assert!(!r.request_id.is_empty());
-    let f = c.describe_flow_log(REGION, "fl-one", &opts()).await.unwrap().unwrap();
+    let f = c
+        .describe_flow_log(REGION, "fl-one", &opts())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(f.status, "Active");
 
-    c.deactive_flow_log(REGION, "fl-one", &opts()).await.unwrap();
-    let f = c.describe_flow_log(REGION, "fl-one", &opts()).await.unwrap().unwrap();
+    c.deactive_flow_log(REGION, "fl-one", &opts())
+        .await
+        .unwrap();
+    let f = c
+        .describe_flow_log(REGION, "fl-one", &opts())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(f.status, "Inactive");
 
     let active = c
@@ -121,11 +131,24 @@ async fn every_operation_round_trip() {
     assert_eq!(active[0].flow_log_id, "fl-two");
 
     // Unknown ids are "not found", not errors; another region sees nothing.
-    assert!(c.describe_flow_log(REGION, "fl-nope", &opts()).await.unwrap().is_none());
-    assert!(c.describe_flow_log("cn-beijing", "fl-one", &opts()).await.unwrap().is_none());
+    assert!(
+        c.describe_flow_log(REGION, "fl-nope", &opts())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        c.describe_flow_log("cn-beijing", "fl-one", &opts())
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     // A status the API refuses is the resource's business: not retried.
-    let err = c.active_flow_log(REGION, "fl-two", &opts()).await.unwrap_err();
+    let err = c
+        .active_flow_log(REGION, "fl-two", &opts())
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Some("IncorrectStatus.flowlog"), "{err}");
     assert!(err.request_id().is_some());
     assert_eq!(logged(&em, "ActiveFlowLog").len(), 2);
@@ -155,7 +178,10 @@ async fn pages_are_read_to_the_end() {
         page_size: Some(20),
         ..req
     };
-    assert_eq!(c.describe_flow_logs(&small, &opts()).await.unwrap().len(), 123);
+    assert_eq!(
+        c.describe_flow_logs(&small, &opts()).await.unwrap().len(),
+        123
+    );
     let pages = logged(&em, "DescribeFlowLogs");
     assert_eq!(pages.len(), 7);
     assert_eq!(pages[6]["params"]["PageNumber"], "7");
@@ -169,7 +195,10 @@ async fn wrong_secret_is_not_retried() {
         ..settings_for(&em)
     };
     let c = Client::new(s, no_env()).unwrap();
-    let err = c.active_flow_log(REGION, "fl-one", &opts()).await.unwrap_err();
+    let err = c
+        .active_flow_log(REGION, "fl-one", &opts())
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Some("SignatureDoesNotMatch"), "{err}");
     assert!(!err.to_string().contains("not-the-emulator-secret"));
     assert_eq!(em.requests().len(), 1);
@@ -196,7 +225,10 @@ async fn a_skewed_clock_gives_an_expired_timestamp() {
     let em = fast(&json!([]));
     let env = no_env().with_clock(Arc::new(SkewedClock::new(time::Duration::minutes(-20))));
     let c = Client::new(settings_for(&em), env).unwrap();
-    let err = c.describe_flow_log(REGION, "fl-one", &opts()).await.unwrap_err();
+    let err = c
+        .describe_flow_log(REGION, "fl-one", &opts())
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Some("InvalidTimeStamp.Expired"), "{err}");
     assert_eq!(em.requests().len(), 1);
 }
@@ -223,7 +255,9 @@ async fn server_errors_then_success() {
     let em = fast(&json!([flow_log("fl-one", "Active")]));
     em.fail_next(2, "ServiceUnavailable", &[]);
     let c = client_for(&em);
-    c.deactive_flow_log(REGION, "fl-one", &opts()).await.unwrap();
+    c.deactive_flow_log(REGION, "fl-one", &opts())
+        .await
+        .unwrap();
     assert_eq!(logged(&em, "DeactiveFlowLog").len(), 3);
 
     // Conflicts clear by themselves for Active/Deactive.
@@ -256,14 +290,20 @@ async fn retries_give_up_at_the_deadline() {
     };
     let c = Client::new(s, no_env()).unwrap();
     let started = Instant::now();
-    let err = c.active_flow_log(REGION, "fl-one", &opts()).await.unwrap_err();
+    let err = c
+        .active_flow_log(REGION, "fl-one", &opts())
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Some("ServiceUnavailable"));
     assert!(started.elapsed() <= Duration::from_millis(1500));
 }
 
 #[tokio::test]
 async fn cancellation_stops_a_slow_call_at_once() {
-    let em = Emulator::start(&json!([flow_log("fl-one", "Inactive")]), &["--latency", "10s"]);
+    let em = Emulator::start(
+        &json!([flow_log("fl-one", "Inactive")]),
+        &["--latency", "10s"],
+    );
     let c = client_for(&em);
     let o = CallOptions::default();
     let cancel = o.cancel.clone();
@@ -281,12 +321,21 @@ async fn cancellation_stops_a_slow_call_at_once() {
 async fn security_token_is_sent() {
     let em = Emulator::start(
         &json!([flow_log("fl-one", "Inactive")]),
-        &["--activation-delay", "0", "--security-token", "sts-token-for-tests"],
+        &[
+            "--activation-delay",
+            "0",
+            "--security-token",
+            "sts-token-for-tests",
+        ],
     );
     let c = client_for(&em);
     c.active_flow_log(REGION, "fl-one", &opts()).await.unwrap();
     let calls = logged(&em, "ActiveFlowLog");
-    assert!(calls[0]["params"].get("SecurityToken").is_some(), "{}", calls[0]);
+    assert!(
+        calls[0]["params"].get("SecurityToken").is_some(),
+        "{}",
+        calls[0]
+    );
 
     // Without it the gateway refuses, and that is not retried.
     let s = Settings {
@@ -302,15 +351,23 @@ async fn security_token_is_sent() {
     assert_eq!(logged(&em, "DeactiveFlowLog").len(), 1);
 }
 
-/// A local server answering every request with the same raw bytes.
-async fn canned_server(answer: &'static [u8]) -> String {
+/// A local server answering every request with `body` as `content_type`.
+async fn canned_server(status_line: &str, content_type: &str, body: &str) -> String {
+    let answer: Arc<Vec<u8>> = Arc::new(
+        format!(
+            "HTTP/1.1 {status_line}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes(),
+    );
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
         while let Ok((mut s, _)) = listener.accept().await {
+            let answer = answer.clone();
             tokio::spawn(async move {
                 let _ = read_head_and_body(&mut s).await;
-                let _ = s.write_all(answer).await;
+                let _ = s.write_all(&answer).await;
                 let _ = s.shutdown().await;
             });
         }
@@ -321,7 +378,9 @@ async fn canned_server(answer: &'static [u8]) -> String {
 #[tokio::test]
 async fn a_non_json_answer_is_reported_not_panicked() {
     let url = canned_server(
-        b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 58\r\nConnection: close\r\n\r\n<html><body>Corporate proxy: please log in</body></html>\n",
+        "200 OK",
+        "text/html",
+        "<html><body>Corporate proxy: please log in</body></html>\n",
     )
     .await;
     let s = Settings {
@@ -369,7 +428,10 @@ async fn connection_refused() {
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Transport { .. }), "{err:?}");
-    assert!(err.to_string().contains(&format!("127.0.0.1:{port}")), "{err}");
+    assert!(
+        err.to_string().contains(&format!("127.0.0.1:{port}")),
+        "{err}"
+    );
 }
 
 /// Reads one HTTP/1.1 request (head and Content-Length body).
@@ -464,7 +526,10 @@ async fn requests_go_through_the_proxy_unless_no_proxy() {
     let (proxy_url, seen) = forward_proxy().await;
 
     let c = Client::new(settings_for(&em), env_with(&[("HTTP_PROXY", &proxy_url)])).unwrap();
-    let f = c.describe_flow_log(REGION, "fl-one", &opts()).await.unwrap();
+    let f = c
+        .describe_flow_log(REGION, "fl-one", &opts())
+        .await
+        .unwrap();
     assert!(f.is_some());
     {
         let seen = seen.lock().unwrap();
@@ -479,7 +544,9 @@ async fn requests_go_through_the_proxy_unless_no_proxy() {
 
     let env = env_with(&[("HTTP_PROXY", &proxy_url), ("NO_PROXY", "127.0.0.1")]);
     let c = Client::new(settings_for(&em), env).unwrap();
-    c.describe_flow_log(REGION, "fl-one", &opts()).await.unwrap();
+    c.describe_flow_log(REGION, "fl-one", &opts())
+        .await
+        .unwrap();
     assert_eq!(seen.lock().unwrap().len(), 1, "NO_PROXY bypasses the proxy");
     assert_eq!(em.requests().len(), 2);
 }
@@ -525,11 +592,16 @@ async fn user_agent_and_form_body_as_the_sdks_send() {
         ..settings_for(&em)
     };
     let c = Client::new(s, no_env()).unwrap();
-    c.describe_flow_log(REGION, "fl-one", &opts()).await.unwrap();
+    c.describe_flow_log(REGION, "fl-one", &opts())
+        .await
+        .unwrap();
     let heads = heads.lock().unwrap();
     let head = heads[0].to_ascii_lowercase();
     assert!(head.starts_with("post / http/1.1"), "{head}");
-    assert!(head.contains("content-type: application/x-www-form-urlencoded"), "{head}");
+    assert!(
+        head.contains("content-type: application/x-www-form-urlencoded"),
+        "{head}"
+    );
     assert!(
         head.contains(&format!(
             "user-agent: terraform-provider-alicloud-rs/{} terraform/1.11.4 stack/main",
