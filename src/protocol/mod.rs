@@ -443,3 +443,36 @@ fn capabilities() -> pb::ServerCapabilities {
         move_resource_state: false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tfvalue::Type;
+
+    #[tokio::test]
+    async fn a_panic_becomes_an_error_diagnostic() {
+        let mut diags = Diagnostics::new();
+        let out: Option<()> = guarded(&mut diags, async { panic!("boom") }).await;
+        assert!(out.is_none());
+        assert!(diags.has_errors());
+        assert!(diags.0[0].detail.contains("boom"), "{:?}", diags);
+    }
+
+    #[test]
+    fn malformed_msgpack_is_a_diagnostic() {
+        let mut diags = Diagnostics::new();
+        let bad = pb::DynamicValue {
+            msgpack: vec![0x81, 0xa1],
+            json: Vec::new(),
+        };
+        let ty = Type::Object([("a".to_owned(), Type::String)].into_iter().collect());
+        assert!(convert::decode(Some(&bad), &ty, "configuration", &mut diags).is_none());
+        assert!(diags.has_errors());
+        let bad_json = pb::DynamicValue {
+            msgpack: Vec::new(),
+            json: b"{\"a\": [".to_vec(),
+        };
+        assert!(convert::decode(Some(&bad_json), &ty, "state", &mut diags).is_none());
+        assert_eq!(diags.0.len(), 2);
+    }
+}

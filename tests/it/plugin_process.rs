@@ -283,3 +283,38 @@ impl ShellParent for Command {
         self
     }
 }
+
+/// `--debug` serves without TLS and prints a `TF_REATTACH_PROVIDERS` value Terraform can use.
+#[test]
+fn debug_mode_reattaches() {
+    let mut child = Command::new(PROVIDER_BIN)
+        .arg("--debug")
+        .env_clear()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut reattach = None;
+    for line in BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        if let Some(v) = line.trim().strip_prefix("TF_REATTACH_PROVIDERS=") {
+            reattach = Some(v.trim_matches('\'').to_owned());
+            break;
+        }
+    }
+    let reattach = reattach.expect("no TF_REATTACH_PROVIDERS line");
+    let v: serde_json::Value = serde_json::from_str(&reattach).unwrap();
+    assert_eq!(v[tfprovider::PROVIDER_ADDRESS]["ProtocolVersion"], 5);
+
+    let mut tf = crate::tf::Tf::new(&format!(
+        "{}\nprovider \"alicloud\" {{\n  region = \"cn-hangzhou\"\n}}\nresource \"alicloud_vpc_flow_log_activation\" \"x\" {{\n  flow_log_id = \"fl-abc\"\n}}\n",
+        crate::tf::header()
+    ));
+    tf.set_env("TF_REATTACH_PROVIDERS", &reattach);
+    let r = tf.run(&["plan", "-no-color", "-input=false"]);
+    let _ = child.kill();
+    let _ = child.wait();
+    r.assert_ok();
+    assert!(r.stdout.contains("1 to add"), "{}", r.stdout);
+}
