@@ -1,3 +1,5 @@
 //! One integration-test binary (links once): each module covers one part of the product.
 
+mod emulator;
 mod signer;
+mod support;
