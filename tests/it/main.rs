@@ -1,6 +1,8 @@
 //! One integration-test binary (links once): each module covers one part of the product.
 
+mod emulator;
 mod plugin_cli;
 mod plugin_process;
 mod signer;
+mod support;
 mod tf;
