@@ -1,4 +1,10 @@
 //! One integration-test binary (links once): each module covers one part of the product.
 
+mod client;
 mod credentials;
+mod emulator;
+mod plugin_cli;
+mod plugin_process;
 mod signer;
+mod support;
+mod tf;
