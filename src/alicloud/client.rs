@@ -184,14 +184,18 @@ fn with_proxies(
 
 /// A certificate or TLS failure: another attempt would fail the same way.
 fn is_tls_failure(e: &(dyn std::error::Error + 'static)) -> bool {
-    let mut cur = Some(e);
-    while let Some(err) = cur {
-        if err.downcast_ref::<rustls::Error>().is_some() {
-            return true;
-        }
-        cur = err.source();
+    if e.downcast_ref::<rustls::Error>().is_some() {
+        return true;
     }
-    false
+    // An io::Error's `source()` skips the error it wraps (hyper nests io::Errors around
+    // rustls's), so look inside it explicitly.
+    let next = match e.downcast_ref::<std::io::Error>() {
+        Some(io) => io
+            .get_ref()
+            .map(|inner| inner as &(dyn std::error::Error + 'static)),
+        None => e.source(),
+    };
+    next.is_some_and(is_tls_failure)
 }
 
 fn transport_error(e: reqwest::Error, url: &Url, settings: &TimeoutSettings) -> Error {
@@ -1156,6 +1160,64 @@ mod tests {
         b.unwrap();
         assert_eq!(hits.load(Ordering::SeqCst), 2);
         assert!(!format!("{c:?}").contains("test-secret-key"));
+    }
+
+    #[tokio::test]
+    async fn https_certificates_are_verified_and_failures_not_retried() {
+        use rustls::pki_types::PrivateKeyDer;
+        let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+        let key = PrivateKeyDer::try_from(ck.signing_key.serialize_der()).unwrap();
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::aws_lc_rs::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![ck.cert.der().clone()], key)
+        .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let handshakes = Arc::new(AtomicUsize::new(0));
+        let h = handshakes.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                h.fetch_add(1, Ordering::SeqCst);
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    // A self-signed certificate: a verifying client refuses the handshake.
+                    let _ = acceptor.accept(stream).await;
+                });
+            }
+        });
+        let c = client(Settings {
+            max_retry_timeout: Duration::from_secs(30),
+            ..settings(&format!("https://localhost:{port}"))
+        });
+        let start = std::time::Instant::now();
+        let err = c
+            .active_flow_log("cn-hangzhou", "fl-1", &opts())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Transport {
+                    retryable: false,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string().to_ascii_lowercase().contains("certificate"),
+            "{err}"
+        );
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "a bad certificate is not retried"
+        );
+        assert_eq!(handshakes.load(Ordering::SeqCst), 1);
     }
 
     #[test]
