@@ -1,5 +1,6 @@
 //! One integration-test binary (links once): each module covers one part of the product.
 
+mod activation;
 mod emulator;
 mod plugin_cli;
 mod plugin_process;
