@@ -7,3 +7,4 @@ mod plugin_process;
 mod signer;
 mod support;
 mod tf;
+mod tfvalue;
