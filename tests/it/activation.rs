@@ -498,3 +498,50 @@ fn twenty_resources_in_one_apply() {
     }
     assert_eq!(plan_exit(&tf).code(), 0);
 }
+
+#[test]
+fn ctrl_c_stops_the_wait_and_keeps_the_resource() {
+    let emu = Emulator::start(
+        &json!([flow_log(FL, "Inactive")]),
+        &["--activation-delay", "120s"],
+    );
+    let tf = workspace(&emu, &resource("this", FL, ""));
+    let child = tf
+        .command(&["apply", "-auto-approve", "-input=false", "-no-color"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while actions(&emu, "ActiveFlowLog") == 0 {
+        assert!(
+            start.elapsed().as_secs() < 60,
+            "terraform never activated the flow log"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let stopped_at = std::time::Instant::now();
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    let waited = stopped_at.elapsed();
+    let all = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success(), "{all}");
+    // Far below the 120 s activation: the wait was cancelled, not sat out.
+    assert!(
+        waited.as_secs() < 60,
+        "terraform took {waited:?} to stop:\n{all}"
+    );
+    assert!(all.contains("Stopped while waiting to activate"), "{all}");
+    let saved = state_resource(&tf, "this").expect("the resource must be kept in state");
+    assert_eq!(saved["values"]["status"], "Activating");
+    eprintln!("terraform stopped {waited:?} after Ctrl-C");
+}
