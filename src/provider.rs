@@ -3,9 +3,11 @@
 //! call of this process shares.
 
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use async_trait::async_trait;
 
+use crate::alicloud::{Client, Environment, Protocol, Secret, Settings};
 use crate::diag::{AttrPath, Diagnostics};
 use crate::resource::{Provider, Resource};
 use crate::resources::flow_log_activation::FlowLogActivation;
@@ -17,6 +19,8 @@ use crate::tfvalue::{Type, Value};
 pub struct Configured {
     /// The provider's region (block, environment or profile), used as `region_id` default.
     pub region: Option<String>,
+    /// The one client of this process: connections, credentials and rate limit are shared.
+    pub client: Client,
 }
 
 /// Set once by `Configure`; resources read it for every operation that needs the API.
@@ -64,7 +68,7 @@ fn provider_schema() -> Schema {
                 s("ecs_role_name", "RAM role attached to the ECS instance Terraform runs on; credentials then come from the instance metadata service. Also `ALICLOUD_ECS_ROLE_NAME`."),
                 s("protocol", "Scheme for API endpoints that do not include one: `HTTPS` (default) or `HTTP`."),
                 n("client_read_timeout", "Time to wait for an API answer, in milliseconds (default 60000)."),
-                n("client_connect_timeout", "Time to wait for a connection to the API, in milliseconds (default 30000)."),
+                n("client_connect_timeout", "Time to wait for a connection to the API, in milliseconds (default 60000)."),
                 n("max_retry_timeout", "Longest time spent retrying throttled or failed API calls, in seconds (default 60)."),
                 s("configuration_source", "Free text appended to the User-Agent of every API call, to tell where calls come from (e.g. a repository name)."),
             ],
@@ -91,14 +95,48 @@ fn known_str<'a>(config: &'a Value, name: &str) -> Option<&'a str> {
     config.get(name).and_then(Value::as_str)
 }
 
-fn region_from_env() -> Option<String> {
-    [
-        "ALICLOUD_REGION",
-        "ALIBABA_CLOUD_REGION",
-        "ALIBABA_CLOUD_REGION_ID",
-    ]
-    .iter()
-    .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+/// The client settings the provider block gives; unknown values count as unset.
+fn settings(config: &Value, terraform_version: &str) -> Settings {
+    let text = |name: &str| known_str(config, name).map(str::to_owned);
+    let millis = |name: &str, default: Duration| {
+        config
+            .get(name)
+            .and_then(Value::as_i64)
+            .map_or(default, |n| Duration::from_millis(n.max(0) as u64))
+    };
+    let defaults = Settings::default();
+    Settings {
+        access_key: text("access_key"),
+        secret_key: text("secret_key").map(Secret::new),
+        security_token: text("security_token").map(Secret::new),
+        region: text("region"),
+        profile: text("profile"),
+        shared_credentials_file: text("shared_credentials_file").map(Into::into),
+        protocol: match known_str(config, "protocol") {
+            Some("HTTP") => Protocol::Http,
+            _ => Protocol::Https,
+        },
+        vpc_endpoint: config
+            .get("endpoints")
+            .and_then(|e| match e {
+                Value::List(items) => items.first(),
+                _ => None,
+            })
+            .and_then(|b| known_str(b, "vpc"))
+            .map(str::to_owned),
+        client_connect_timeout: millis("client_connect_timeout", defaults.client_connect_timeout),
+        client_read_timeout: millis("client_read_timeout", defaults.client_read_timeout),
+        max_retry_timeout: config
+            .get("max_retry_timeout")
+            .and_then(Value::as_i64)
+            .map_or(defaults.max_retry_timeout, |n| {
+                Duration::from_secs(n.max(0) as u64)
+            }),
+        configuration_source: text("configuration_source"),
+        terraform_version: Some(terraform_version.to_owned()).filter(|v| !v.is_empty()),
+        ecs_role_name: text("ecs_role_name"),
+        max_requests_per_second: None,
+    }
 }
 
 #[async_trait]
@@ -145,15 +183,21 @@ impl Provider for AlicloudProvider {
         }
     }
 
-    async fn configure(&self, config: &Value, _terraform_version: &str, diags: &mut Diagnostics) {
+    async fn configure(&self, config: &Value, terraform_version: &str, diags: &mut Diagnostics) {
         self.validate(config, diags);
         if diags.has_errors() {
             return;
         }
-        let region = known_str(config, "region")
-            .map(str::to_owned)
-            .or_else(region_from_env);
-        let _ = self.configured.set(Configured { region });
+        match Client::new(
+            settings(config, terraform_version),
+            Environment::from_process(),
+        ) {
+            Ok(client) => {
+                let region = client.region().map(str::to_owned);
+                let _ = self.configured.set(Configured { region, client });
+            }
+            Err(e) => diags.error("Invalid provider configuration", e.to_string()),
+        }
     }
 
     fn resources(&self) -> &[Arc<dyn Resource>] {

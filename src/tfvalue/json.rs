@@ -472,6 +472,12 @@ fn encode(v: &Value, ty: &Type, path: &mut Vec<Step>, depth: usize) -> Result<Js
         (Type::String, Value::String(s)) => Json::String(s.clone()),
         (Type::Number, Value::Number(n)) => match n.canonical().map_err(|m| eerr(path, m))? {
             Canonical::Int(i) => Json::from(i),
+            // Integral floats up to 2^64 fit serde_json's u64 exactly.
+            Canonical::Float(f)
+                if f.fract() == 0.0 && (0.0..18_446_744_073_709_551_616.0).contains(&f) =>
+            {
+                Json::from(f as u64)
+            }
             Canonical::Float(f) => serde_json::Number::from_f64(f)
                 .map(Json::Number)
                 .ok_or_else(|| eerr(path, "infinity cannot be written as JSON"))?,

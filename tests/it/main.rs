@@ -1,5 +1,6 @@
 //! One integration-test binary (links once): each module covers one part of the product.
 
+mod activation;
 mod client;
 mod credentials;
 mod emulator;
@@ -8,3 +9,4 @@ mod plugin_process;
 mod signer;
 mod support;
 mod tf;
+mod tfvalue;

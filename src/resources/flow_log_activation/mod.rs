@@ -3,9 +3,13 @@
 
 use std::time::Duration;
 
+mod lifecycle;
+
 use async_trait::async_trait;
 
+use crate::alicloud::{CallOptions, Client};
 use crate::diag::{AttrPath, Diagnostics};
+use crate::engine;
 use crate::provider::SharedConfig;
 use crate::resource::{Ctx, PlanRequest, Resource};
 use crate::schema::{Attribute, Block, Schema, timeouts_block};
@@ -50,7 +54,6 @@ pub const COMPUTED_STRINGS: [(&str, &str); 9] = [
 
 pub struct FlowLogActivation {
     schema: Schema,
-    #[allow(dead_code)]
     configured: SharedConfig,
 }
 
@@ -64,6 +67,50 @@ impl FlowLogActivation {
 
     fn provider_region(&self) -> Option<&str> {
         self.configured.get().and_then(|c| c.region.as_deref())
+    }
+
+    fn client(&self, diags: &mut Diagnostics) -> Option<&Client> {
+        let c = self.configured.get().map(|c| &c.client);
+        if c.is_none() {
+            diags.error(
+                "Provider not configured",
+                "The alicloud provider was not configured before this operation; this is a bug in Terraform or in the provider.",
+            );
+        }
+        c
+    }
+
+    /// The flow log a state or plan is about: its own region, else the provider's.
+    fn target(&self, state: &Value, diags: &mut Diagnostics) -> Option<(String, String)> {
+        let id = state
+            .get("flow_log_id")
+            .and_then(Value::as_str)
+            .or_else(|| state.get("id").and_then(Value::as_str))?
+            .to_owned();
+        let region = state
+            .get("region_id")
+            .and_then(Value::as_str)
+            .or_else(|| self.provider_region())
+            .map(str::to_owned);
+        match region {
+            Some(r) => Some((r, id)),
+            None => {
+                diags.attr_error(
+                    AttrPath::attr("region_id"),
+                    "No region",
+                    "Set region_id on the resource, region in the provider block, or ALICLOUD_REGION in the environment.",
+                );
+                None
+            }
+        }
+    }
+}
+
+fn call_options(ctx: &Ctx, state: &Value, operation: &str) -> CallOptions {
+    let timeout = engine::timeout(state, operation, DEFAULT_TIMEOUT);
+    CallOptions {
+        deadline: Some(tokio::time::Instant::now() + timeout),
+        cancel: ctx.cancel.clone(),
     }
 }
 
@@ -194,45 +241,134 @@ impl Resource for FlowLogActivation {
         }
     }
 
-    async fn create(&self, _ctx: &Ctx, _planned: &Value, diags: &mut Diagnostics) -> Option<Value> {
-        diags.error(
-            "Not available yet",
-            "Applying needs the Alibaba Cloud client, which is not wired in yet.",
-        );
-        None
+    async fn create(&self, ctx: &Ctx, planned: &Value, diags: &mut Diagnostics) -> Option<Value> {
+        let client = self.client(diags)?;
+        let (region, id) = self.target(planned, diags)?;
+        let opts = call_options(ctx, planned, "create");
+        let t = lifecycle::Target {
+            region: &region,
+            id: &id,
+        };
+        let out = lifecycle::ensure_active(client, &t, &opts).await;
+        lifecycle::report(&out, &t, "activate", "create", diags);
+        // Once the API accepted the activation the flow log is ours: record it even when the
+        // wait failed, so nothing is lost and a later apply converges.
+        match (&out.result, &out.last_seen) {
+            (Ok(()), Some(fl)) => Some(lifecycle::state_from(fl, &region, planned)),
+            (Err(_), Some(fl)) if out.changed => Some(lifecycle::state_from(fl, &region, planned)),
+            _ => None,
+        }
     }
 
     async fn update(
         &self,
-        _ctx: &Ctx,
-        _prior: &Value,
-        _planned: &Value,
+        ctx: &Ctx,
+        prior: &Value,
+        planned: &Value,
         diags: &mut Diagnostics,
     ) -> Option<Value> {
-        diags.error(
-            "Not available yet",
-            "Applying needs the Alibaba Cloud client, which is not wired in yet.",
-        );
-        None
+        let client = self.client(diags)?;
+        let (region, id) = self.target(planned, diags)?;
+        let opts = call_options(ctx, planned, "update");
+        let t = lifecycle::Target {
+            region: &region,
+            id: &id,
+        };
+        let out = lifecycle::ensure_active(client, &t, &opts).await;
+        lifecycle::report(&out, &t, "activate", "update", diags);
+        let status = out.last_seen.as_ref().map(|fl| fl.status.clone());
+        match out.result {
+            // Everything else was planned from the prior state and must come back unchanged;
+            // the next refresh picks up any other change in the world.
+            Ok(()) => {
+                let mut new = planned.clone();
+                if let Some(slot) = new.get_mut("status") {
+                    *slot = Value::string("Active");
+                }
+                Some(new)
+            }
+            Err(_) => {
+                let mut new = prior.clone();
+                if let (Some(slot), Some(status)) = (new.get_mut("status"), status) {
+                    *slot = Value::string(status);
+                }
+                Some(new)
+            }
+        }
     }
 
-    async fn delete(&self, _ctx: &Ctx, _prior: &Value, diags: &mut Diagnostics) {
-        diags.error(
-            "Not available yet",
-            "Applying needs the Alibaba Cloud client, which is not wired in yet.",
-        );
+    async fn delete(&self, ctx: &Ctx, prior: &Value, diags: &mut Diagnostics) {
+        if prior.get("deactivate_on_destroy").and_then(Value::as_bool) == Some(false) {
+            return;
+        }
+        let Some(client) = self.client(diags) else {
+            return;
+        };
+        let Some((region, id)) = self.target(prior, diags) else {
+            return;
+        };
+        let opts = call_options(ctx, prior, "delete");
+        let t = lifecycle::Target {
+            region: &region,
+            id: &id,
+        };
+        let out = lifecycle::ensure_inactive(client, &t, &opts).await;
+        lifecycle::report(&out, &t, "deactivate", "delete", diags);
     }
 
-    async fn read(&self, _ctx: &Ctx, current: &Value, _diags: &mut Diagnostics) -> Option<Value> {
-        Some(current.clone())
+    async fn read(&self, ctx: &Ctx, current: &Value, diags: &mut Diagnostics) -> Option<Value> {
+        let client = self.client(diags)?;
+        let (region, id) = self.target(current, diags)?;
+        let opts = call_options(ctx, current, "read");
+        let t = lifecycle::Target {
+            region: &region,
+            id: &id,
+        };
+        match lifecycle::describe_settled(client, &t, &opts).await {
+            Ok(Some(fl)) => Some(lifecycle::state_from(&fl, &region, current)),
+            Ok(None) => None,
+            Err(f) => {
+                lifecycle::report_failure(&f, &t, "read", "read", diags);
+                None
+            }
+        }
     }
 
-    async fn import(&self, _ctx: &Ctx, _id: &str, diags: &mut Diagnostics) -> Option<Value> {
-        diags.error(
-            "Not available yet",
-            "Import needs the Alibaba Cloud client, which is not wired in yet.",
-        );
-        None
+    async fn import(&self, _ctx: &Ctx, id: &str, diags: &mut Diagnostics) -> Option<Value> {
+        let (region, flow_log_id) = match id.split_once(':') {
+            Some((r, f)) => (Some(r.trim().to_owned()), f.trim()),
+            None => (None, id.trim()),
+        };
+        let region = region
+            .filter(|r| !r.is_empty())
+            .or_else(|| self.provider_region().map(str::to_owned));
+        if !looks_like_flow_log_id(flow_log_id)
+            || region.as_deref().is_some_and(|r| !looks_like_region(r))
+        {
+            diags.error(
+                "Invalid import ID",
+                format!("{id:?} is not a flow log import ID: use \"fl-...\" (in the provider's region) or \"REGION:fl-...\", e.g. \"cn-hangzhou:fl-m5e8vhz2t21sel1nq0000\"."),
+            );
+            return None;
+        }
+        let Some(region) = region else {
+            diags.error(
+                "No region for import",
+                "Import as \"REGION:fl-...\", or set region in the provider block or ALICLOUD_REGION.",
+            );
+            return None;
+        };
+        // Only the identity: Terraform reads the rest next. Import never activates anything.
+        let mut obj = std::collections::BTreeMap::new();
+        for attr in &self.schema.block.attributes {
+            obj.insert(attr.name.to_owned(), Value::Null);
+        }
+        obj.insert("timeouts".to_owned(), Value::Null);
+        obj.insert("id".to_owned(), Value::string(flow_log_id));
+        obj.insert("flow_log_id".to_owned(), Value::string(flow_log_id));
+        obj.insert("region_id".to_owned(), Value::string(region));
+        obj.insert("deactivate_on_destroy".to_owned(), Value::Bool(true));
+        Some(Value::Object(obj))
     }
 }
 
