@@ -289,8 +289,12 @@ async fn retries_give_up_at_the_deadline() {
     };
     let err = c.active_flow_log(REGION, "fl-one", &o).await.unwrap_err();
     let took = started.elapsed();
-    assert_eq!(err.code(), Some("ServiceUnavailable"), "{err}");
-    assert!(took <= Duration::from_millis(2000), "{took:?}");
+    // The last answer, or (on a loaded machine) the attempt the deadline cut short.
+    assert!(
+        err.code() == Some("ServiceUnavailable") || matches!(err, Error::Timeout { .. }),
+        "{err:?}"
+    );
+    assert!(took <= Duration::from_millis(3000), "{took:?}");
     assert!(em.requests().len() >= 3, "retried before giving up");
 
     // max_retry_timeout bounds it the same way without a deadline.
@@ -305,7 +309,7 @@ async fn retries_give_up_at_the_deadline() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Some("ServiceUnavailable"));
-    assert!(started.elapsed() <= Duration::from_millis(1500));
+    assert!(started.elapsed() <= Duration::from_millis(3000));
 }
 
 #[tokio::test]
