@@ -5,6 +5,9 @@
 //! `alicloud` (client, credentials, signer). `tfvalue`, `diag` and `schema` are leaves used by
 //! every layer; `emulator` is the local stand-in for the VPC API.
 
+/// The address users write in `required_providers` (and CLI configs point at a local build).
+pub const PROVIDER_ADDRESS: &str = "registry.terraform.io/alicloud-rs/alicloud";
+
 pub mod alicloud;
 pub mod diag;
 pub mod emulator;

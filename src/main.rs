@@ -1,1 +1,70 @@
-fn main() {}
+//! `terraform-provider-alicloud`: started by Terraform, never by hand (it says so and exits 1).
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use tfprovider::plugin::{handshake, logging, server};
+
+fn main() -> ExitCode {
+    // Read before anything else: if Terraform dies during start-up we must still notice.
+    let parent_pid = std::os::unix::process::parent_id();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--version" || a == "-v") {
+        println!("terraform-provider-alicloud {}", env!("CARGO_PKG_VERSION"));
+        return ExitCode::SUCCESS;
+    }
+    let debug = args.iter().any(|a| a == "--debug" || a == "-debug");
+    let env = |k: &str| std::env::var(k).ok();
+
+    if !debug && let Err(e) = handshake::check_cookie(env(handshake::MAGIC_COOKIE_KEY).as_deref()) {
+        eprintln!("{e}");
+        return ExitCode::FAILURE;
+    }
+    if let Err(e) = handshake::negotiate_protocol(env("PLUGIN_PROTOCOL_VERSIONS").as_deref()) {
+        eprintln!("{e}");
+        return ExitCode::FAILURE;
+    }
+    let port_range = match handshake::port_range(
+        env("PLUGIN_MIN_PORT").as_deref(),
+        env("PLUGIN_MAX_PORT").as_deref(),
+    ) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let level = if debug {
+        tracing_subscriber::filter::LevelFilter::DEBUG
+    } else {
+        logging::level_from_env(env("TF_LOG_PROVIDER").as_deref(), env("TF_LOG").as_deref())
+    };
+    logging::init(level);
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("could not start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let opts = server::ServeOptions {
+        port_range,
+        client_cert_pem: env("PLUGIN_CLIENT_CERT").filter(|s| !s.is_empty()),
+        debug,
+        parent_pid: Some(parent_pid),
+    };
+    let provider = Arc::new(tfprovider::provider::AlicloudProvider::new());
+    let result = runtime.block_on(server::serve(tfprovider::protocol::service(provider), opts));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("terraform-provider-alicloud: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

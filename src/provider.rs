@@ -1,1 +1,206 @@
-//! TODO
+//! The `alicloud` provider block: its schema (drop-in names from the official provider), the
+//! validation of known values, and `Configure`, which builds the one client every resource
+//! call of this process shares.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::alicloud::{Client, Environment, Protocol, Secret, Settings};
+use crate::diag::{AttrPath, Diagnostics};
+use crate::resource::{Provider, Resource};
+use crate::resources::flow_log_activation::FlowLogActivation;
+use crate::schema::{Attribute, Block, NestedBlock, Nesting, Schema};
+use crate::tfvalue::{Type, Value};
+
+/// What `Configure` produced, shared with every resource of the process.
+#[derive(Debug)]
+pub struct Configured {
+    /// The provider's region (block, environment or profile), used as `region_id` default.
+    pub region: Option<String>,
+    /// The one client of this process: connections, credentials and rate limit are shared.
+    pub client: Client,
+}
+
+/// Set once by `Configure`; resources read it for every operation that needs the API.
+pub type SharedConfig = Arc<OnceLock<Configured>>;
+
+pub struct AlicloudProvider {
+    schema: Schema,
+    resources: Vec<Arc<dyn Resource>>,
+    configured: SharedConfig,
+}
+
+impl Default for AlicloudProvider {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl AlicloudProvider {
+    pub fn new() -> Self {
+        let configured: SharedConfig = Arc::new(OnceLock::new());
+        AlicloudProvider {
+            schema: provider_schema(),
+            resources: vec![Arc::new(FlowLogActivation::new(configured.clone()))],
+            configured,
+        }
+    }
+}
+
+pub const PROTOCOLS: [&str; 2] = ["HTTPS", "HTTP"];
+
+fn provider_schema() -> Schema {
+    let s = |name, desc: &str| Attribute::optional(name, Type::String, desc);
+    let n = |name, desc: &str| Attribute::optional(name, Type::Number, desc);
+    Schema {
+        version: 0,
+        block: Block {
+            description: "Manages Alibaba Cloud VPC flow logs. Every argument is optional: credentials and region also come from the environment or the Alibaba Cloud CLI profile file.".into(),
+            attributes: vec![
+                s("access_key", "Alibaba Cloud AccessKey ID. Also `ALICLOUD_ACCESS_KEY`, `ALIBABA_CLOUD_ACCESS_KEY_ID` or `ALIBABACLOUD_ACCESS_KEY_ID`."),
+                s("secret_key", "Alibaba Cloud AccessKey secret. Also `ALICLOUD_SECRET_KEY`, `ALIBABA_CLOUD_ACCESS_KEY_SECRET` or `ALIBABACLOUD_ACCESS_KEY_SECRET`.").sensitive(),
+                s("security_token", "STS security token, for temporary credentials. Also `ALICLOUD_SECURITY_TOKEN`, `ALIBABA_CLOUD_SECURITY_TOKEN` or `ALIBABACLOUD_SECURITY_TOKEN`.").sensitive(),
+                s("region", "Default region for resources that do not set `region_id`, e.g. `cn-hangzhou`. Also `ALICLOUD_REGION`, `ALIBABA_CLOUD_REGION` or `ALIBABA_CLOUD_REGION_ID`, then the profile's `region_id`."),
+                s("profile", "Profile to use from the shared credentials file (the Alibaba Cloud CLI's `~/.aliyun/config.json`). Also `ALICLOUD_PROFILE` or `ALIBABA_CLOUD_PROFILE`; defaults to the file's `current` profile."),
+                s("shared_credentials_file", "Path of the shared credentials file. Also `ALICLOUD_SHARED_CREDENTIALS_FILE` or `ALIBABA_CLOUD_CREDENTIALS_FILE`; defaults to `~/.aliyun/config.json`."),
+                s("ecs_role_name", "RAM role attached to the ECS instance Terraform runs on; credentials then come from the instance metadata service. Also `ALICLOUD_ECS_ROLE_NAME`."),
+                s("protocol", "Scheme for API endpoints that do not include one: `HTTPS` (default) or `HTTP`."),
+                n("client_read_timeout", "Time to wait for an API answer, in milliseconds (default 60000)."),
+                n("client_connect_timeout", "Time to wait for a connection to the API, in milliseconds (default 60000)."),
+                n("max_retry_timeout", "Longest time spent retrying throttled or failed API calls, in seconds (default 60)."),
+                s("configuration_source", "Free text appended to the User-Agent of every API call, to tell where calls come from (e.g. a repository name)."),
+            ],
+            blocks: vec![NestedBlock {
+                name: "endpoints",
+                nesting: Nesting::List,
+                min_items: 0,
+                max_items: 1,
+                block: Block {
+                    description: "Custom API endpoints.".into(),
+                    attributes: vec![s(
+                        "vpc",
+                        "VPC API endpoint: a host (`vpc.aliyuncs.com`), `host:port`, or a full URL (`http://127.0.0.1:8080` for the emulator). Also `ALIBABA_CLOUD_ENDPOINT_VPC` or `VPC_ENDPOINT`.",
+                    )],
+                    blocks: Vec::new(),
+                },
+            }],
+        },
+    }
+}
+
+/// A known, non-null string attribute of the provider block.
+fn known_str<'a>(config: &'a Value, name: &str) -> Option<&'a str> {
+    config.get(name).and_then(Value::as_str)
+}
+
+/// The client settings the provider block gives; unknown values count as unset.
+fn settings(config: &Value, terraform_version: &str) -> Settings {
+    let text = |name: &str| known_str(config, name).map(str::to_owned);
+    let millis = |name: &str, default: Duration| {
+        config
+            .get(name)
+            .and_then(Value::as_i64)
+            .map_or(default, |n| Duration::from_millis(n.max(0) as u64))
+    };
+    let defaults = Settings::default();
+    Settings {
+        access_key: text("access_key"),
+        secret_key: text("secret_key").map(Secret::new),
+        security_token: text("security_token").map(Secret::new),
+        region: text("region"),
+        profile: text("profile"),
+        shared_credentials_file: text("shared_credentials_file").map(Into::into),
+        protocol: match known_str(config, "protocol") {
+            Some("HTTP") => Protocol::Http,
+            _ => Protocol::Https,
+        },
+        vpc_endpoint: config
+            .get("endpoints")
+            .and_then(|e| match e {
+                Value::List(items) => items.first(),
+                _ => None,
+            })
+            .and_then(|b| known_str(b, "vpc"))
+            .map(str::to_owned),
+        client_connect_timeout: millis("client_connect_timeout", defaults.client_connect_timeout),
+        client_read_timeout: millis("client_read_timeout", defaults.client_read_timeout),
+        max_retry_timeout: config
+            .get("max_retry_timeout")
+            .and_then(Value::as_i64)
+            .map_or(defaults.max_retry_timeout, |n| {
+                Duration::from_secs(n.max(0) as u64)
+            }),
+        configuration_source: text("configuration_source"),
+        terraform_version: Some(terraform_version.to_owned()).filter(|v| !v.is_empty()),
+        ecs_role_name: text("ecs_role_name"),
+        max_requests_per_second: None,
+    }
+}
+
+#[async_trait]
+impl Provider for AlicloudProvider {
+    fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        if let Some(p) = known_str(config, "protocol")
+            && !PROTOCOLS.contains(&p)
+        {
+            diags.attr_error(
+                AttrPath::attr("protocol"),
+                "Invalid protocol",
+                format!("protocol must be \"HTTPS\" or \"HTTP\", not {p:?}."),
+            );
+        }
+        for name in [
+            "client_read_timeout",
+            "client_connect_timeout",
+            "max_retry_timeout",
+        ] {
+            if let Some(v) = config.get(name)
+                && !v.is_null()
+                && !v.is_unknown()
+                && v.as_i64().is_none_or(|n| n < 0)
+            {
+                diags.attr_error(
+                    AttrPath::attr(name),
+                    format!("Invalid {name}"),
+                    format!("{name} must be a whole, non-negative number."),
+                );
+            }
+        }
+        if let Some(r) = known_str(config, "region")
+            && !crate::resources::flow_log_activation::looks_like_region(r)
+        {
+            diags.attr_error(
+                AttrPath::attr("region"),
+                "Invalid region",
+                format!("{r:?} is not a region ID; region IDs look like \"cn-hangzhou\" or \"ap-southeast-1\"."),
+            );
+        }
+    }
+
+    async fn configure(&self, config: &Value, terraform_version: &str, diags: &mut Diagnostics) {
+        self.validate(config, diags);
+        if diags.has_errors() {
+            return;
+        }
+        match Client::new(
+            settings(config, terraform_version),
+            Environment::from_process(),
+        ) {
+            Ok(client) => {
+                let region = client.region().map(str::to_owned);
+                let _ = self.configured.set(Configured { region, client });
+            }
+            Err(e) => diags.error("Invalid provider configuration", e.to_string()),
+        }
+    }
+
+    fn resources(&self) -> &[Arc<dyn Resource>] {
+        &self.resources
+    }
+}

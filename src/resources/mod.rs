@@ -1,1 +1,3 @@
-//! TODO
+//! The provider's resources.
+
+pub mod flow_log_activation;

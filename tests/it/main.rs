@@ -1,4 +1,11 @@
 //! One integration-test binary (links once): each module covers one part of the product.
 
+mod activation;
 mod docs;
+mod emulator;
+mod plugin_cli;
+mod plugin_process;
 mod signer;
+mod support;
+mod tf;
+mod tfvalue;

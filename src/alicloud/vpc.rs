@@ -1,0 +1,393 @@
+//! Typed VPC flow-log operations: ActiveFlowLog, DeactiveFlowLog and DescribeFlowLogs (every
+//! page), with answers decoded leniently where the API is loose (counts and `Success` come as
+//! strings or numbers/bools depending on the SDK model and the endpoint).
+
+use serde::{Deserialize, Deserializer};
+
+use super::client::{Answer, CallOptions, Client, RetryPolicy};
+use super::error::Error;
+
+/// The answer of an action that only reports success.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionResponse {
+    pub request_id: String,
+}
+
+/// A flow log as DescribeFlowLogs reports it.
+#[derive(Clone, Debug, Deserialize, Default, PartialEq)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct FlowLog {
+    #[serde(deserialize_with = "lenient_string")]
+    pub flow_log_id: String,
+    #[serde(deserialize_with = "lenient_string")]
+    pub flow_log_name: String,
+    #[serde(deserialize_with = "lenient_string")]
+    pub description: String,
+    #[serde(deserialize_with = "lenient_string")]
+    pub region_id: String,
+    /// Active | Activating | Inactive | Deactivating.
+    #[serde(deserialize_with = "lenient_string")]
+    pub status: String,
+    /// Normal | FinancialLocked.
+    #[serde(deserialize_with = "lenient_string")]
+    pub business_status: String,
+    /// SUCCESS | FAILED.
+    #[serde(deserialize_with = "lenient_string")]
+    pub flow_log_deliver_status: String,
+    #[serde(deserialize_with = "lenient_string")]
+    pub flow_log_deliver_error_message: String,
+    /// "sls" when created from the Log Service console (cannot be toggled through VPC).
+    #[serde(deserialize_with = "lenient_string")]
+    pub service_type: String,
+    /// NetworkInterface | VSwitch | VPC.
+    #[serde(deserialize_with = "lenient_string")]
+    pub resource_type: String,
+    #[serde(deserialize_with = "lenient_string")]
+    pub resource_id: String,
+    /// All | Allow | Drop.
+    #[serde(deserialize_with = "lenient_string")]
+    pub traffic_type: String,
+    #[serde(deserialize_with = "lenient_string")]
+    pub project_name: String,
+    #[serde(deserialize_with = "lenient_string")]
+    pub log_store_name: String,
+    #[serde(deserialize_with = "lenient_i64")]
+    pub aggregation_interval: Option<i64>,
+    #[serde(deserialize_with = "lenient_string")]
+    pub ip_version: String,
+    #[serde(deserialize_with = "lenient_string")]
+    pub creation_time: String,
+    #[serde(deserialize_with = "lenient_string")]
+    pub resource_group_id: String,
+    pub tags: Option<Tags>,
+    pub traffic_path: Option<TrafficPath>,
+}
+
+#[derive(Clone, Debug, Deserialize, Default, PartialEq)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct Tags {
+    pub tag: Vec<Tag>,
+}
+
+#[derive(Clone, Debug, Deserialize, Default, PartialEq)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct Tag {
+    #[serde(deserialize_with = "lenient_string")]
+    pub key: String,
+    #[serde(deserialize_with = "lenient_string")]
+    pub value: String,
+}
+
+#[derive(Clone, Debug, Deserialize, Default, PartialEq)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct TrafficPath {
+    pub traffic_path_list: Vec<String>,
+}
+
+/// DescribeFlowLogs filters; `None` = not filtered.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DescribeFlowLogsRequest {
+    pub region_id: String,
+    pub flow_log_id: Option<String>,
+    pub flow_log_name: Option<String>,
+    pub resource_type: Option<String>,
+    pub resource_id: Option<String>,
+    pub traffic_type: Option<String>,
+    pub project_name: Option<String>,
+    pub log_store_name: Option<String>,
+    pub status: Option<String>,
+    pub vpc_id: Option<String>,
+    pub resource_group_id: Option<String>,
+    /// Items per page, 1..=50 (the API's maximum, and the default here: fewest round trips).
+    pub page_size: Option<u32>,
+}
+
+/// The API's largest page.
+pub const MAX_PAGE_SIZE: u32 = 50;
+/// A page count no real account reaches; past it the API is looping and we stop.
+const MAX_PAGES: u32 = 10_000;
+
+/// A string, a number, a bool or null, as text (null and absent are "").
+fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(match serde_json::Value::deserialize(d)? {
+        serde_json::Value::String(s) => s,
+        serde_json::Value::Null => String::new(),
+        serde_json::Value::Number(n) => n.to_string(),
+        serde_json::Value::Bool(b) => b.to_string(),
+        other => {
+            return Err(serde::de::Error::custom(format!(
+                "expected a string, got {other}"
+            )));
+        }
+    })
+}
+
+/// An integer given as a number or a string ("" and null are absent).
+fn lenient_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Null => Ok(None),
+        serde_json::Value::Number(n) => n
+            .as_i64()
+            .map(Some)
+            .ok_or_else(|| serde::de::Error::custom(format!("expected an integer, got {n}"))),
+        serde_json::Value::String(s) if s.trim().is_empty() => Ok(None),
+        serde_json::Value::String(s) => s
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| serde::de::Error::custom(format!("expected an integer, got {s:?}"))),
+        other => Err(serde::de::Error::custom(format!(
+            "expected an integer, got {other}"
+        ))),
+    }
+}
+
+/// `true`, `"true"` (any case), or absent.
+fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Null => Ok(None),
+        serde_json::Value::Bool(b) => Ok(Some(b)),
+        serde_json::Value::String(s) if s.eq_ignore_ascii_case("true") => Ok(Some(true)),
+        serde_json::Value::String(s) if s.eq_ignore_ascii_case("false") => Ok(Some(false)),
+        other => Err(serde::de::Error::custom(format!(
+            "expected true or false, got {other}"
+        ))),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ActionAnswer {
+    #[serde(default, deserialize_with = "lenient_string")]
+    request_id: String,
+    #[serde(default, deserialize_with = "lenient_bool")]
+    success: Option<bool>,
+}
+
+impl Answer for ActionAnswer {
+    fn problem(&self) -> Option<String> {
+        (self.success == Some(false))
+            .then(|| "the API answered Success=false without an error code".to_owned())
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+struct FlowLogList {
+    flow_log: Vec<FlowLog>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct DescribeAnswer {
+    #[serde(default, deserialize_with = "lenient_bool")]
+    success: Option<bool>,
+    #[serde(default, deserialize_with = "lenient_i64")]
+    total_count: Option<i64>,
+    #[serde(default)]
+    flow_logs: Option<FlowLogList>,
+}
+
+impl Answer for DescribeAnswer {
+    fn problem(&self) -> Option<String> {
+        (self.success == Some(false))
+            .then(|| "the API answered Success=false without an error code".to_owned())
+    }
+}
+
+fn required<'a>(name: &str, value: &'a str) -> Result<&'a str, Error> {
+    let v = value.trim();
+    if v.is_empty() {
+        Err(Error::Config(format!("{name} must not be empty")))
+    } else {
+        Ok(v)
+    }
+}
+
+impl Client {
+    async fn toggle(
+        &self,
+        action: &'static str,
+        region_id: &str,
+        flow_log_id: &str,
+        opts: &CallOptions,
+    ) -> Result<ActionResponse, Error> {
+        let region_id = required("region_id", region_id)?;
+        let flow_log_id = required("flow_log_id", flow_log_id)?;
+        let answer: ActionAnswer = self
+            .call(
+                action,
+                region_id,
+                &[("FlowLogId", flow_log_id.to_owned())],
+                RetryPolicy::FlowLogToggle,
+                opts,
+            )
+            .await?;
+        Ok(ActionResponse {
+            request_id: answer.request_id,
+        })
+    }
+
+    /// Starts a flow log (asynchronous: Inactive -> Activating -> Active).
+    pub async fn active_flow_log(
+        &self,
+        region_id: &str,
+        flow_log_id: &str,
+        opts: &CallOptions,
+    ) -> Result<ActionResponse, Error> {
+        self.toggle("ActiveFlowLog", region_id, flow_log_id, opts)
+            .await
+    }
+
+    /// Stops a flow log (asynchronous: Active -> Deactivating -> Inactive).
+    pub async fn deactive_flow_log(
+        &self,
+        region_id: &str,
+        flow_log_id: &str,
+        opts: &CallOptions,
+    ) -> Result<ActionResponse, Error> {
+        self.toggle("DeactiveFlowLog", region_id, flow_log_id, opts)
+            .await
+    }
+
+    /// Every flow log matching the filters, across all pages.
+    pub async fn describe_flow_logs(
+        &self,
+        req: &DescribeFlowLogsRequest,
+        opts: &CallOptions,
+    ) -> Result<Vec<FlowLog>, Error> {
+        let region_id = required("region_id", &req.region_id)?;
+        let page_size = req
+            .page_size
+            .unwrap_or(MAX_PAGE_SIZE)
+            .clamp(1, MAX_PAGE_SIZE);
+        let mut filters: Vec<(&'static str, String)> = Vec::new();
+        for (name, value) in [
+            ("FlowLogId", &req.flow_log_id),
+            ("FlowLogName", &req.flow_log_name),
+            ("ResourceType", &req.resource_type),
+            ("ResourceId", &req.resource_id),
+            ("TrafficType", &req.traffic_type),
+            ("ProjectName", &req.project_name),
+            ("LogStoreName", &req.log_store_name),
+            ("Status", &req.status),
+            ("VpcId", &req.vpc_id),
+            ("ResourceGroupId", &req.resource_group_id),
+        ] {
+            if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
+                filters.push((name, v.to_owned()));
+            }
+        }
+        let mut all: Vec<FlowLog> = Vec::new();
+        for page in 1..=MAX_PAGES {
+            let mut params = filters.clone();
+            params.push(("PageNumber", page.to_string()));
+            params.push(("PageSize", page_size.to_string()));
+            let answer: DescribeAnswer = self
+                .call(
+                    "DescribeFlowLogs",
+                    region_id,
+                    &params,
+                    RetryPolicy::Default,
+                    opts,
+                )
+                .await?;
+            let items = answer.flow_logs.unwrap_or_default().flow_log;
+            let got = items.len();
+            for item in items {
+                // A flow log created while paging shifts the pages: skip what we already have.
+                if item.flow_log_id.is_empty()
+                    || !all.iter().any(|f| f.flow_log_id == item.flow_log_id)
+                {
+                    all.push(item);
+                }
+            }
+            let total = answer.total_count.unwrap_or(0).max(0) as usize;
+            if got == 0 || got < page_size as usize || all.len() >= total {
+                return Ok(all);
+            }
+        }
+        Err(Error::InvalidResponse {
+            http_status: 200,
+            reason: format!("DescribeFlowLogs kept returning full pages past page {MAX_PAGES}"),
+            body_start: String::new(),
+        })
+    }
+
+    /// One flow log by id; `None` when the API does not know it (an empty list, not an error).
+    pub async fn describe_flow_log(
+        &self,
+        region_id: &str,
+        flow_log_id: &str,
+        opts: &CallOptions,
+    ) -> Result<Option<FlowLog>, Error> {
+        let flow_log_id = required("flow_log_id", flow_log_id)?;
+        let req = DescribeFlowLogsRequest {
+            region_id: region_id.to_owned(),
+            flow_log_id: Some(flow_log_id.to_owned()),
+            ..Default::default()
+        };
+        let all = self.describe_flow_logs(&req, opts).await?;
+        Ok(all.into_iter().find(|f| f.flow_log_id == flow_log_id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flow_log_decodes_every_field_leniently() {
+        let json = r#"{
+            "FlowLogId": "fl-1", "FlowLogName": "n", "Description": null, "RegionId": "cn-hangzhou",
+            "Status": "Active", "BusinessStatus": "Normal", "FlowLogDeliverStatus": "SUCCESS",
+            "FlowLogDeliverErrorMessage": "", "ServiceType": "sls", "ResourceType": "VPC",
+            "ResourceId": "vpc-1", "TrafficType": "All", "ProjectName": "p", "LogStoreName": "l",
+            "AggregationInterval": "10", "IpVersion": "IPv4", "CreationTime": "2024-01-01T00:00:00Z",
+            "ResourceGroupId": "rg-1", "Tags": {"Tag": [{"Key": "k", "Value": "v"}]},
+            "TrafficPath": {"TrafficPathList": ["all"]}, "SomethingNew": 1
+        }"#;
+        let f: FlowLog = serde_json::from_str(json).unwrap();
+        assert_eq!(f.flow_log_id, "fl-1");
+        assert_eq!(f.description, "");
+        assert_eq!(f.aggregation_interval, Some(10));
+        assert_eq!(f.tags.unwrap().tag[0].key, "k");
+        assert_eq!(f.traffic_path.unwrap().traffic_path_list, vec!["all"]);
+        assert_eq!(f.service_type, "sls");
+        assert_eq!(f.flow_log_deliver_status, "SUCCESS");
+
+        let f: FlowLog =
+            serde_json::from_str(r#"{"FlowLogId":"fl-2","AggregationInterval":1}"#).unwrap();
+        assert_eq!(f.aggregation_interval, Some(1));
+        assert_eq!(f.status, "");
+        assert!(f.tags.is_none());
+        assert!(serde_json::from_str::<FlowLog>(r#"{"AggregationInterval":"ten"}"#).is_err());
+    }
+
+    #[test]
+    fn answers_accept_strings_numbers_and_bools() {
+        let a: ActionAnswer =
+            serde_json::from_str(r#"{"RequestId":"R","Success":"true"}"#).unwrap();
+        assert_eq!(a.success, Some(true));
+        assert!(a.problem().is_none());
+        let a: ActionAnswer = serde_json::from_str(r#"{"RequestId":"R","Success":true}"#).unwrap();
+        assert_eq!(a.success, Some(true));
+        let a: ActionAnswer =
+            serde_json::from_str(r#"{"RequestId":"R","Success":"false"}"#).unwrap();
+        assert!(a.problem().is_some());
+        let a: ActionAnswer = serde_json::from_str(r#"{"RequestId":"R"}"#).unwrap();
+        assert!(a.problem().is_none());
+
+        for json in [
+            r#"{"TotalCount":"2","PageNumber":"1","PageSize":"20","FlowLogs":{"FlowLog":[{},{}]}}"#,
+            r#"{"TotalCount":2,"PageNumber":1,"PageSize":20,"Success":true,"FlowLogs":{"FlowLog":[{},{}]}}"#,
+        ] {
+            let d: DescribeAnswer = serde_json::from_str(json).unwrap();
+            assert_eq!(d.total_count, Some(2));
+            assert_eq!(d.flow_logs.unwrap().flow_log.len(), 2);
+        }
+        let d: DescribeAnswer =
+            serde_json::from_str(r#"{"TotalCount":"0","FlowLogs":{}}"#).unwrap();
+        assert!(d.flow_logs.unwrap().flow_log.is_empty());
+    }
+}

@@ -1,0 +1,421 @@
+//! HTTP for the emulator: the API endpoint at `/`, the unsigned `/_emulator/` test controls,
+//! the request log, and the rules every malformed request falls under (bounded bodies, a read
+//! deadline, an error document instead of a crash).
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State as AxState};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::Response;
+use futures_util::StreamExt as _;
+use serde_json::{Value, json};
+
+use super::EmulatorError;
+use super::api::{self, ApiError, Format, Reply, State};
+use super::config::EmulatorConfig;
+use super::faults::FailNext;
+use super::params::{decode_component, decode_form};
+use super::store::{CREATION_TIME_FORMAT, Store, load_seed};
+
+const MAX_BODY: usize = 1024 * 1024;
+/// Past the limit we keep reading (and dropping) this much more so the client sees our 413
+/// instead of a connection reset; beyond it we give up on the connection.
+const MAX_DRAIN: usize = 8 * MAX_BODY;
+const BODY_DEADLINE: Duration = Duration::from_secs(10);
+/// The request log is for tests; a long-running emulator must not grow without bound.
+const MAX_LOGGED_REQUESTS: usize = 10_000;
+
+struct App {
+    config: EmulatorConfig,
+    state: Mutex<State>,
+    requests: Mutex<VecDeque<Value>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A bound, not yet serving emulator: lets a caller learn the port before serving.
+pub struct Bound {
+    listener: tokio::net::TcpListener,
+    addr: SocketAddr,
+    app: Arc<App>,
+}
+
+impl Bound {
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://HOST:PORT`, what clients use as the VPC endpoint.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub async fn serve(self) -> Result<(), EmulatorError> {
+        let router = Router::new().fallback(handle).with_state(self.app);
+        axum::serve(self.listener, router)
+            .await
+            .map_err(EmulatorError::Serve)
+    }
+}
+
+/// Loads the seed and binds the listener.
+pub async fn bind(config: EmulatorConfig) -> Result<Bound, EmulatorError> {
+    let store = match &config.seed {
+        Some(path) => load_seed(path)?,
+        None => Store::default(),
+    };
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| EmulatorError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|source| EmulatorError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+    let app = Arc::new(App {
+        state: Mutex::new(State::new(store, &config)),
+        config,
+        requests: Mutex::new(VecDeque::new()),
+    });
+    Ok(Bound {
+        listener,
+        addr,
+        app,
+    })
+}
+
+async fn handle(AxState(app): AxState<Arc<App>>, req: Request) -> Response {
+    let path = req.uri().path();
+    if path == "/_emulator" || path.starts_with("/_emulator/") {
+        controls(&app, req).await
+    } else {
+        api_request(&app, req).await
+    }
+}
+
+enum BodyError {
+    TooLarge,
+    TimedOut,
+    Broken(String),
+}
+
+async fn read_body(body: Body) -> Result<Vec<u8>, BodyError> {
+    let read = async {
+        let mut stream = body.into_data_stream();
+        let mut buf = Vec::new();
+        let mut seen = 0usize;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| BodyError::Broken(e.to_string()))?;
+            seen = seen.saturating_add(chunk.len());
+            if seen > MAX_BODY + MAX_DRAIN {
+                return Err(BodyError::TooLarge);
+            }
+            if seen <= MAX_BODY {
+                buf.extend_from_slice(&chunk);
+            }
+        }
+        if seen > MAX_BODY {
+            Err(BodyError::TooLarge)
+        } else {
+            Ok(buf)
+        }
+    };
+    tokio::time::timeout(BODY_DEADLINE, read)
+        .await
+        .unwrap_or(Err(BodyError::TimedOut))
+}
+
+impl BodyError {
+    fn status_and_message(&self) -> (u16, String) {
+        match self {
+            BodyError::TooLarge => (413, format!("The request body exceeds {MAX_BODY} bytes.")),
+            BodyError::TimedOut => (
+                408,
+                format!(
+                    "The request body did not arrive within {}s.",
+                    BODY_DEADLINE.as_secs()
+                ),
+            ),
+            BodyError::Broken(e) => (400, format!("The request body could not be read: {e}")),
+        }
+    }
+}
+
+fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(CREATION_TIME_FORMAT)
+        .unwrap_or_default()
+}
+
+/// Decodes the query and (for a form or untyped body) the body into one parameter map; the
+/// body wins on a duplicate name, as both are signed as one set.
+fn request_params(
+    query: &str,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Result<BTreeMap<String, String>, ApiError> {
+    let bad = |msg: String| ApiError::new(400, "InvalidParameter", msg);
+    let mut params = BTreeMap::new();
+    for (k, v) in decode_form(query).map_err(|e| bad(format!("Malformed query string: {e}.")))? {
+        params.insert(k, v);
+    }
+    if !body.is_empty() {
+        let is_form = content_type.is_none_or(|ct| {
+            ct.trim()
+                .to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        });
+        if !is_form {
+            return Err(bad(format!(
+                "Unsupported Content-Type {:?}; send application/x-www-form-urlencoded.",
+                content_type.unwrap_or_default()
+            )));
+        }
+        let text = std::str::from_utf8(body)
+            .map_err(|_| bad("The request body is not valid UTF-8.".to_owned()))?;
+        for (k, v) in decode_form(text).map_err(|e| bad(format!("Malformed form body: {e}.")))? {
+            params.insert(k, v);
+        }
+    }
+    Ok(params)
+}
+
+async fn api_request(app: &App, req: Request) -> Response {
+    if !app.config.latency.is_zero() {
+        tokio::time::sleep(app.config.latency).await;
+    }
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let query = req.uri().query().unwrap_or("").to_owned();
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let mut params = BTreeMap::new();
+    let reply = if path != "/" || !(method == Method::GET || method == Method::POST) {
+        Reply::error(Format::Json, ApiError::action_not_found())
+    } else {
+        match read_body(req.into_body()).await {
+            Err(e) => {
+                let (status, message) = e.status_and_message();
+                Reply::error(
+                    Format::Json,
+                    ApiError::new(status, "InvalidParameter", message),
+                )
+            }
+            Ok(body) => match request_params(&query, content_type.as_deref(), &body) {
+                Err(e) => Reply::error(Format::Json, e),
+                Ok(p) => {
+                    params = p;
+                    api::handle(&app.config, &app.state, method.as_str(), &params)
+                }
+            },
+        }
+    };
+    let (body, content_type) = reply.render();
+    tracing::info!(
+        method = %method,
+        action = reply.action.as_deref().unwrap_or("-"),
+        status = reply.status,
+        code = reply.code().unwrap_or("-"),
+        request_id = %reply.request_id,
+        "api request"
+    );
+    log_request(app, &method, &path, &params, &reply);
+    let mut resp = text_response(reply.status, body, content_type);
+    if let Ok(v) = HeaderValue::from_str(&reply.request_id) {
+        resp.headers_mut().insert("x-acs-request-id", v);
+    }
+    resp
+}
+
+fn log_request(
+    app: &App,
+    method: &Method,
+    path: &str,
+    params: &BTreeMap<String, String>,
+    reply: &Reply,
+) {
+    // Signatures are noise in assertions and tokens are secrets: neither is kept.
+    let logged: serde_json::Map<String, Value> = params
+        .iter()
+        .filter(|(k, _)| k.as_str() != "Signature")
+        .map(|(k, v)| {
+            let v = if k == "SecurityToken" {
+                "<redacted>"
+            } else {
+                v.as_str()
+            };
+            (k.clone(), Value::from(v))
+        })
+        .collect();
+    let entry = json!({
+        "time": now_rfc3339(),
+        "method": method.as_str(),
+        "path": path,
+        "action": params.get("Action"),
+        "params": logged,
+        "status": reply.status,
+        "code": reply.code(),
+        "request_id": reply.request_id,
+    });
+    let mut log = lock(&app.requests);
+    if log.len() >= MAX_LOGGED_REQUESTS {
+        log.pop_front();
+    }
+    log.push_back(entry);
+}
+
+fn text_response(status: u16, body: String, content_type: &'static str) -> Response {
+    let mut resp = Response::new(Body::from(body));
+    *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    resp
+}
+
+fn json_response(status: u16, value: &Value) -> Response {
+    text_response(status, value.to_string(), "application/json")
+}
+
+fn control_error(status: u16, message: impl Into<String>) -> Response {
+    json_response(status, &json!({ "error": message.into() }))
+}
+
+fn no_content() -> Response {
+    let mut resp = Response::new(Body::empty());
+    *resp.status_mut() = StatusCode::NO_CONTENT;
+    resp
+}
+
+async fn json_body(req: Request) -> Result<Value, Response> {
+    let bytes = read_body(req.into_body()).await.map_err(|e| {
+        let (status, message) = e.status_and_message();
+        control_error(status, message)
+    })?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| control_error(400, format!("the body is not valid JSON: {e}")))
+}
+
+async fn controls(app: &App, req: Request) -> Response {
+    let method = req.method().clone();
+    let rest = req
+        .uri()
+        .path()
+        .strip_prefix("/_emulator")
+        .unwrap_or_default()
+        .to_owned();
+    tracing::debug!(method = %method, path = %rest, "control request");
+    let not_allowed = || {
+        control_error(
+            405,
+            format!("{method} is not supported on /_emulator{rest}"),
+        )
+    };
+    match rest.as_str() {
+        "/flow-logs" => match method {
+            Method::GET => json_response(
+                200,
+                &Value::from(lock(&app.state).store.all(Instant::now())),
+            ),
+            _ => not_allowed(),
+        },
+        "/requests" => match method {
+            Method::GET => {
+                let log: Vec<Value> = lock(&app.requests).iter().cloned().collect();
+                json_response(200, &Value::from(log))
+            }
+            Method::DELETE => {
+                lock(&app.requests).clear();
+                no_content()
+            }
+            _ => not_allowed(),
+        },
+        "/faults" => match method {
+            Method::GET => {
+                let st = lock(&app.state);
+                json_response(
+                    200,
+                    &st.faults
+                        .fail_next
+                        .as_ref()
+                        .map(FailNext::to_json)
+                        .unwrap_or(Value::Null),
+                )
+            }
+            Method::POST => {
+                let body = match json_body(req).await {
+                    Ok(b) => b,
+                    Err(resp) => return resp,
+                };
+                match FailNext::from_json(&body) {
+                    Ok(rule) => {
+                        let shown = rule.to_json();
+                        lock(&app.state).faults.fail_next = (rule.remaining > 0).then_some(rule);
+                        json_response(200, &shown)
+                    }
+                    Err(e) => control_error(400, e),
+                }
+            }
+            Method::DELETE => {
+                lock(&app.state).faults.fail_next = None;
+                no_content()
+            }
+            _ => not_allowed(),
+        },
+        r if r.starts_with("/flow-logs/") => {
+            let raw = &r["/flow-logs/".len()..];
+            let id = match decode_component(raw, false) {
+                Ok(id) if !id.is_empty() && !raw.contains('/') => id,
+                Ok(_) => return control_error(404, format!("no control at /_emulator{rest}")),
+                Err(e) => return control_error(400, e),
+            };
+            flow_log_control(app, method, &id, req).await
+        }
+        _ => control_error(404, format!("no control at /_emulator{rest}")),
+    }
+}
+
+async fn flow_log_control(app: &App, method: Method, id: &str, req: Request) -> Response {
+    match method {
+        Method::GET => match lock(&app.state).store.get(id, Instant::now()) {
+            Some(v) => json_response(200, &v),
+            None => control_error(404, format!("no flow log {id}")),
+        },
+        Method::PUT => {
+            let body = match json_body(req).await {
+                Ok(b) => b,
+                Err(resp) => return resp,
+            };
+            let Some(obj) = body.as_object() else {
+                return control_error(400, "expected a JSON object of flow log fields");
+            };
+            match lock(&app.state).store.upsert(id, obj, Instant::now()) {
+                Ok((v, created)) => json_response(if created { 201 } else { 200 }, &v),
+                Err(e) => control_error(400, e.to_string()),
+            }
+        }
+        Method::DELETE => {
+            if lock(&app.state).store.delete(id) {
+                no_content()
+            } else {
+                control_error(404, format!("no flow log {id}"))
+            }
+        }
+        _ => control_error(
+            405,
+            format!("{method} is not supported on /_emulator/flow-logs/{id}"),
+        ),
+    }
+}

@@ -1,0 +1,432 @@
+//! The emulated flow logs and their state machine.
+//!
+//! Transitions are computed lazily from a deadline rather than by background tasks, so the
+//! state is a plain value that any read brings up to date and tests never race a timer task.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value};
+
+use super::EmulatorError;
+use super::regions::is_known_region;
+
+pub const CREATION_TIME_FORMAT: &[time::format_description::BorrowedFormatItem<'static>] =
+    time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Active,
+    Activating,
+    Inactive,
+    Deactivating,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Active => "Active",
+            Status::Activating => "Activating",
+            Status::Inactive => "Inactive",
+            Status::Deactivating => "Deactivating",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Status> {
+        [
+            Status::Active,
+            Status::Activating,
+            Status::Inactive,
+            Status::Deactivating,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+    }
+}
+
+/// Why the store refused an operation; `api` turns these into wire error codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    NotFound,
+    Managed,
+    FinanciallyLocked,
+    WrongStatus(Status),
+}
+
+/// Fields that must be strings when present. Anything not listed here or below is kept and
+/// returned verbatim (`Tags`, `TrafficPath`, ...), so seeds can carry fields we do not model.
+const STRING_FIELDS: &[&str] = &[
+    "FlowLogId",
+    "RegionId",
+    "FlowLogName",
+    "Description",
+    "ResourceType",
+    "ResourceId",
+    "TrafficType",
+    "ProjectName",
+    "LogStoreName",
+    "BusinessStatus",
+    "CreationTime",
+    "ServiceType",
+    "IpVersion",
+    "FlowLogDeliverStatus",
+    "FlowLogDeliverErrorMessage",
+    "ResourceGroupId",
+    "VpcId",
+];
+
+struct Entry {
+    /// Every field except `Status`, which lives in `status` so it cannot go stale.
+    fields: Map<String, Value>,
+    status: Status,
+    settles_at: Option<Instant>,
+}
+
+impl Entry {
+    fn id(&self) -> &str {
+        self.str_field("FlowLogId")
+    }
+
+    fn str_field(&self, name: &str) -> &str {
+        self.fields.get(name).and_then(Value::as_str).unwrap_or("")
+    }
+
+    fn settle(&mut self, now: Instant) {
+        if self.settles_at.is_some_and(|at| at <= now) {
+            self.settles_at = None;
+            self.status = match self.status {
+                Status::Activating => Status::Active,
+                Status::Deactivating => Status::Inactive,
+                other => other,
+            };
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        let mut m = self.fields.clone();
+        m.insert("Status".to_owned(), Value::from(self.status.as_str()));
+        Value::Object(m)
+    }
+
+    fn matches(&self, field: &str, want: &str) -> bool {
+        match field {
+            "Status" => self.status.as_str() == want,
+            // VpcId is not a flow-log field in the API; match a seeded VpcId or a VPC-level log.
+            "VpcId" => {
+                self.str_field("VpcId") == want
+                    || (self.str_field("ResourceType") == "VPC"
+                        && self.str_field("ResourceId") == want)
+            }
+            other => self.str_field(other) == want,
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct Store {
+    entries: Vec<Entry>,
+}
+
+/// Checks a (partial) flow log object; returns the status it sets, if any.
+fn validate(obj: &Map<String, Value>) -> Result<Option<Status>, EmulatorError> {
+    let bad = |msg: String| Err(EmulatorError::FlowLog(msg));
+    let mut status = None;
+    for (k, v) in obj {
+        match k.as_str() {
+            "Status" => match v.as_str().and_then(Status::parse) {
+                Some(s) => status = Some(s),
+                None => {
+                    return bad(format!(
+                        "Status must be one of Active, Activating, Inactive, Deactivating, got {v}"
+                    ));
+                }
+            },
+            "AggregationInterval" if !(v.is_i64() || v.is_u64()) => {
+                return bad(format!("AggregationInterval must be an integer, got {v}"));
+            }
+            name if STRING_FIELDS.contains(&name) && !v.is_string() => {
+                return bad(format!("{name} must be a string, got {v}"));
+            }
+            "FlowLogId" if v.as_str().is_none_or(str::is_empty) => {
+                return bad("FlowLogId must not be empty".to_owned());
+            }
+            "RegionId" if !v.as_str().is_some_and(is_known_region) => {
+                return bad(format!("RegionId {v} is not a known Alibaba Cloud region"));
+            }
+            _ => {}
+        }
+    }
+    Ok(status)
+}
+
+fn defaults(id: &str) -> Map<String, Value> {
+    let now = time::OffsetDateTime::now_utc()
+        .format(CREATION_TIME_FORMAT)
+        .unwrap_or_default();
+    let mut m = Map::new();
+    for (k, v) in [
+        ("FlowLogId", Value::from(id)),
+        ("RegionId", "cn-hangzhou".into()),
+        ("FlowLogName", "".into()),
+        ("Description", "".into()),
+        ("ResourceType", "VPC".into()),
+        ("ResourceId", "".into()),
+        ("TrafficType", "All".into()),
+        ("ProjectName", "".into()),
+        ("LogStoreName", "".into()),
+        ("BusinessStatus", "Normal".into()),
+        ("CreationTime", now.into()),
+        ("AggregationInterval", 10.into()),
+        ("ServiceType", "".into()),
+        ("IpVersion", "IPv4".into()),
+        ("FlowLogDeliverStatus", "SUCCESS".into()),
+        ("ResourceGroupId", "".into()),
+    ] {
+        m.insert(k.to_owned(), v);
+    }
+    m
+}
+
+impl Store {
+    /// Builds the store from the seed's array; every entry needs a unique `FlowLogId`.
+    pub fn from_seed(seed: &Value) -> Result<Store, EmulatorError> {
+        let Some(items) = seed.as_array() else {
+            return Err(EmulatorError::FlowLog(
+                "expected a JSON array of flow log objects".to_owned(),
+            ));
+        };
+        let mut store = Store::default();
+        let now = Instant::now();
+        for (i, item) in items.iter().enumerate() {
+            let at = |e: EmulatorError| EmulatorError::FlowLog(format!("entry {i}: {e}"));
+            let Some(obj) = item.as_object() else {
+                return Err(at(EmulatorError::FlowLog("not a JSON object".to_owned())));
+            };
+            let id = match obj.get("FlowLogId") {
+                Some(Value::String(id)) if !id.is_empty() => id.clone(),
+                _ => {
+                    return Err(at(EmulatorError::FlowLog(
+                        "FlowLogId (a non-empty string) is required".to_owned(),
+                    )));
+                }
+            };
+            if store.position(&id).is_some() {
+                return Err(at(EmulatorError::FlowLog(format!(
+                    "duplicate FlowLogId {id}"
+                ))));
+            }
+            store.upsert(&id, obj, now).map_err(at)?;
+        }
+        Ok(store)
+    }
+
+    fn position(&self, id: &str) -> Option<usize> {
+        self.entries.iter().position(|e| e.id() == id)
+    }
+
+    fn settle(&mut self, now: Instant) {
+        for e in &mut self.entries {
+            e.settle(now);
+        }
+    }
+
+    pub fn all(&mut self, now: Instant) -> Vec<Value> {
+        self.settle(now);
+        self.entries.iter().map(Entry::to_value).collect()
+    }
+
+    pub fn get(&mut self, id: &str, now: Instant) -> Option<Value> {
+        self.settle(now);
+        self.position(id).map(|i| self.entries[i].to_value())
+    }
+
+    /// Creates (with defaults) or merges into a flow log. A status set here is taken as is and
+    /// never settles by itself, so tests can hold a flow log in `Activating` as long as needed.
+    /// Returns the flow log and whether it was created.
+    pub fn upsert(
+        &mut self,
+        id: &str,
+        patch: &Map<String, Value>,
+        now: Instant,
+    ) -> Result<(Value, bool), EmulatorError> {
+        if id.is_empty() {
+            return Err(EmulatorError::FlowLog(
+                "FlowLogId must not be empty".to_owned(),
+            ));
+        }
+        if let Some(other) = patch.get("FlowLogId").filter(|v| v.as_str() != Some(id)) {
+            return Err(EmulatorError::FlowLog(format!(
+                "FlowLogId {other} in the body differs from {id} in the path"
+            )));
+        }
+        let status = validate(patch)?;
+        self.settle(now);
+        let (index, created) = match self.position(id) {
+            Some(i) => (i, false),
+            None => {
+                self.entries.push(Entry {
+                    fields: defaults(id),
+                    status: Status::Inactive,
+                    settles_at: None,
+                });
+                (self.entries.len() - 1, true)
+            }
+        };
+        let entry = &mut self.entries[index];
+        for (k, v) in patch {
+            if k != "Status" {
+                entry.fields.insert(k.clone(), v.clone());
+            }
+        }
+        if let Some(s) = status {
+            entry.status = s;
+            entry.settles_at = None;
+        }
+        Ok((entry.to_value(), created))
+    }
+
+    pub fn delete(&mut self, id: &str) -> bool {
+        let before = self.entries.len();
+        self.entries.retain(|e| e.id() != id);
+        self.entries.len() != before
+    }
+
+    /// ActiveFlowLog (`activate`) or DeactiveFlowLog (`!activate`) on a flow log of `region`.
+    pub fn toggle(
+        &mut self,
+        region: &str,
+        id: &str,
+        activate: bool,
+        delay: Duration,
+        now: Instant,
+    ) -> Result<(), Refusal> {
+        self.settle(now);
+        let entry = self
+            .entries
+            .iter_mut()
+            .find(|e| e.id() == id && e.str_field("RegionId") == region)
+            .ok_or(Refusal::NotFound)?;
+        if entry.str_field("ServiceType").eq_ignore_ascii_case("sls") {
+            return Err(Refusal::Managed);
+        }
+        if entry.str_field("BusinessStatus") == "FinancialLocked" {
+            return Err(Refusal::FinanciallyLocked);
+        }
+        let (from, via, to) = if activate {
+            (Status::Inactive, Status::Activating, Status::Active)
+        } else {
+            (Status::Active, Status::Deactivating, Status::Inactive)
+        };
+        if entry.status != from {
+            return Err(Refusal::WrongStatus(entry.status));
+        }
+        if delay.is_zero() {
+            entry.status = to;
+            entry.settles_at = None;
+        } else {
+            entry.status = via;
+            entry.settles_at = now.checked_add(delay).or(Some(now));
+        }
+        Ok(())
+    }
+
+    /// One page of the flow logs of `region` matching every `(field, value)` filter, and the
+    /// total number that match.
+    pub fn describe(
+        &mut self,
+        region: &str,
+        filters: &[(&str, &str)],
+        page_number: usize,
+        page_size: usize,
+        now: Instant,
+    ) -> (usize, Vec<Value>) {
+        self.settle(now);
+        let matching: Vec<&Entry> = self
+            .entries
+            .iter()
+            .filter(|e| e.str_field("RegionId") == region)
+            .filter(|e| filters.iter().all(|(f, v)| e.matches(f, v)))
+            .collect();
+        let skip = page_number.saturating_sub(1).saturating_mul(page_size);
+        let page = matching
+            .iter()
+            .skip(skip)
+            .take(page_size)
+            .map(|e| e.to_value())
+            .collect();
+        (matching.len(), page)
+    }
+}
+
+/// Reads and checks a seed file.
+pub fn load_seed(path: &std::path::Path) -> Result<Store, EmulatorError> {
+    let seed_err = |reason: String| EmulatorError::Seed {
+        path: path.to_owned(),
+        reason,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| seed_err(e.to_string()))?;
+    let value: Value =
+        serde_json::from_str(&text).map_err(|e| seed_err(format!("not valid JSON: {e}")))?;
+    Store::from_seed(&value).map_err(|e| seed_err(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn defaults_and_pass_through_fields() {
+        let mut s = Store::from_seed(&json!([{"FlowLogId": "fl-1", "Tags": {"Tag": []}}]))
+            .unwrap_or_default();
+        let v = s.get("fl-1", Instant::now()).unwrap_or_default();
+        assert_eq!(v["Status"], "Inactive");
+        assert_eq!(v["RegionId"], "cn-hangzhou");
+        assert_eq!(v["AggregationInterval"], 10);
+        assert_eq!(v["Tags"], json!({"Tag": []}));
+        assert_eq!(v["CreationTime"].as_str().map(str::len), Some(20));
+    }
+
+    #[test]
+    fn bad_seeds() {
+        for seed in [
+            json!({}),
+            json!([1]),
+            json!([{}]),
+            json!([{"FlowLogId": ""}]),
+            json!([{"FlowLogId": "a"}, {"FlowLogId": "a"}]),
+            json!([{"FlowLogId": "a", "Status": "Running"}]),
+            json!([{"FlowLogId": "a", "AggregationInterval": "10"}]),
+            json!([{"FlowLogId": "a", "RegionId": "mars-1"}]),
+            json!([{"FlowLogId": "a", "ProjectName": 3}]),
+        ] {
+            assert!(Store::from_seed(&seed).is_err(), "{seed} accepted");
+        }
+    }
+
+    #[test]
+    fn state_machine_settles_lazily() {
+        let mut s = Store::from_seed(&json!([{"FlowLogId": "fl-1"}])).unwrap_or_default();
+        let t0 = Instant::now();
+        let d = Duration::from_secs(5);
+        assert_eq!(
+            s.toggle("cn-beijing", "fl-1", true, d, t0),
+            Err(Refusal::NotFound)
+        );
+        assert_eq!(s.toggle("cn-hangzhou", "fl-1", true, d, t0), Ok(()));
+        assert_eq!(
+            s.get("fl-1", t0).unwrap_or_default()["Status"],
+            "Activating"
+        );
+        assert_eq!(
+            s.toggle("cn-hangzhou", "fl-1", true, d, t0),
+            Err(Refusal::WrongStatus(Status::Activating))
+        );
+        let t1 = t0 + d;
+        assert_eq!(s.get("fl-1", t1).unwrap_or_default()["Status"], "Active");
+        assert_eq!(
+            s.toggle("cn-hangzhou", "fl-1", false, Duration::ZERO, t1),
+            Ok(())
+        );
+        assert_eq!(s.get("fl-1", t1).unwrap_or_default()["Status"], "Inactive");
+    }
+}

@@ -1,0 +1,394 @@
+//! The flow log's lifecycle against the VPC API: make it active, wait for a status, make it
+//! inactive, and turn an API description into Terraform state.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::alicloud::{CallOptions, Client, Error, FlowLog};
+use crate::diag::{AttrPath, Diagnostics};
+use crate::tfvalue::{Number, Value};
+
+use super::COMPUTED_STRINGS;
+
+/// First look right away, then back off to this: we notice `Active` within about this long.
+const POLL_FIRST: Duration = Duration::from_millis(50);
+const POLL_MAX: Duration = Duration::from_millis(400);
+
+/// Where one flow log lives.
+pub struct Target<'a> {
+    pub region: &'a str,
+    pub id: &'a str,
+}
+
+/// Why an operation stopped without reaching its goal.
+pub enum Failure {
+    /// The API refused or could not be reached.
+    Api(Error),
+    /// No such flow log in the region.
+    NotFound,
+    /// Created from Log Service: the VPC API cannot start or stop it.
+    ManagedByLogService,
+    /// The deadline passed while waiting (last description attached).
+    TimedOut(Option<FlowLog>),
+    Cancelled(Option<FlowLog>),
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Cancelled => Failure::Cancelled(None),
+            e => Failure::Api(e),
+        }
+    }
+}
+
+pub struct Outcome {
+    /// The last description seen, if any.
+    pub last_seen: Option<FlowLog>,
+    /// Whether we asked the API to change the flow log (so it may now differ from before).
+    pub changed: bool,
+    pub result: Result<(), Failure>,
+}
+
+fn is_status_conflict(e: &Error) -> bool {
+    e.code()
+        .is_some_and(|c| c.starts_with("IncorrectStatus") || c == "InvalidStatus")
+}
+
+/// Sleeps for the next poll interval unless the deadline or a cancellation comes first.
+async fn pause(interval: &mut Duration, opts: &CallOptions) -> Result<(), bool> {
+    let wake = Instant::now() + *interval;
+    *interval = (*interval * 2).min(POLL_MAX);
+    if let Some(deadline) = opts.deadline
+        && wake >= deadline
+    {
+        tokio::select! {
+            _ = tokio::time::sleep_until(deadline) => return Err(false),
+            _ = opts.cancel.cancelled() => return Err(true),
+        }
+    }
+    tokio::select! {
+        _ = tokio::time::sleep_until(wake) => Ok(()),
+        _ = opts.cancel.cancelled() => Err(true),
+    }
+}
+
+/// Describes until the flow log leaves the transitional status `while_status`.
+async fn settle(
+    client: &Client,
+    t: &Target<'_>,
+    mut seen: FlowLog,
+    while_status: &str,
+    opts: &CallOptions,
+) -> Result<FlowLog, Failure> {
+    let mut interval = POLL_FIRST;
+    while seen.status == while_status {
+        if let Err(cancelled) = pause(&mut interval, opts).await {
+            return Err(if cancelled {
+                Failure::Cancelled(Some(seen))
+            } else {
+                Failure::TimedOut(Some(seen))
+            });
+        }
+        match client.describe_flow_log(t.region, t.id, opts).await {
+            Ok(Some(fl)) => seen = fl,
+            Ok(None) => return Err(Failure::NotFound),
+            Err(Error::Cancelled) => return Err(Failure::Cancelled(Some(seen))),
+            Err(e) if matches!(e, Error::Timeout { .. }) && deadline_passed(opts) => {
+                return Err(Failure::TimedOut(Some(seen)));
+            }
+            Err(e) => return Err(Failure::Api(e)),
+        }
+    }
+    Ok(seen)
+}
+
+fn deadline_passed(opts: &CallOptions) -> bool {
+    opts.deadline.is_some_and(|d| Instant::now() >= d)
+}
+
+/// Brings the flow log to `Active`: nothing to do if it is, wait if it is getting there,
+/// otherwise `ActiveFlowLog` and wait. A status conflict means "look again", not failure.
+pub async fn ensure_active(client: &Client, t: &Target<'_>, opts: &CallOptions) -> Outcome {
+    let mut out = Outcome {
+        last_seen: None,
+        changed: false,
+        result: Ok(()),
+    };
+    // Bounded: each round either finishes or follows a real status change.
+    for _ in 0..20 {
+        let fl = match client.describe_flow_log(t.region, t.id, opts).await {
+            Ok(Some(fl)) => fl,
+            Ok(None) => {
+                out.result = Err(Failure::NotFound);
+                return out;
+            }
+            Err(e) => {
+                out.result = Err(e.into());
+                return out;
+            }
+        };
+        if fl.service_type.eq_ignore_ascii_case("sls") {
+            out.last_seen = Some(fl);
+            out.result = Err(Failure::ManagedByLogService);
+            return out;
+        }
+        let status = fl.status.clone();
+        out.last_seen = Some(fl.clone());
+        let settled = match status.as_str() {
+            "Active" => return out,
+            "Activating" => settle(client, t, fl, "Activating", opts).await,
+            "Deactivating" => settle(client, t, fl, "Deactivating", opts).await,
+            _ => match client.active_flow_log(t.region, t.id, opts).await {
+                Ok(_) => {
+                    out.changed = true;
+                    let mut fl = fl;
+                    fl.status = "Activating".into();
+                    // Look right away: with a fast API the flow log is already active.
+                    match client.describe_flow_log(t.region, t.id, opts).await {
+                        Ok(Some(now)) => fl = now,
+                        Ok(None) => {
+                            out.result = Err(Failure::NotFound);
+                            return out;
+                        }
+                        Err(e) => {
+                            out.last_seen = Some(fl);
+                            out.result = Err(e.into());
+                            return out;
+                        }
+                    }
+                    out.last_seen = Some(fl.clone());
+                    settle(client, t, fl, "Activating", opts).await
+                }
+                Err(e) if is_status_conflict(&e) => continue,
+                Err(e) => {
+                    out.result = Err(e.into());
+                    return out;
+                }
+            },
+        };
+        match settled {
+            Ok(fl) if fl.status == "Active" => {
+                out.last_seen = Some(fl);
+                return out;
+            }
+            Ok(fl) => out.last_seen = Some(fl),
+            Err(f) => {
+                if let Failure::TimedOut(Some(fl)) | Failure::Cancelled(Some(fl)) = &f {
+                    out.last_seen = Some(fl.clone());
+                }
+                out.result = Err(f);
+                return out;
+            }
+        }
+    }
+    out.result = Err(Failure::TimedOut(out.last_seen.clone()));
+    out
+}
+
+/// Brings the flow log to `Inactive` (or gone): the reverse of `ensure_active`.
+pub async fn ensure_inactive(client: &Client, t: &Target<'_>, opts: &CallOptions) -> Outcome {
+    let mut out = Outcome {
+        last_seen: None,
+        changed: false,
+        result: Ok(()),
+    };
+    for _ in 0..20 {
+        let fl = match client.describe_flow_log(t.region, t.id, opts).await {
+            Ok(Some(fl)) => fl,
+            Ok(None) => return out,
+            Err(e) => {
+                out.result = Err(e.into());
+                return out;
+            }
+        };
+        let status = fl.status.clone();
+        out.last_seen = Some(fl.clone());
+        let settled = match status.as_str() {
+            "Inactive" => return out,
+            "Deactivating" => settle(client, t, fl, "Deactivating", opts).await,
+            "Activating" => settle(client, t, fl, "Activating", opts).await,
+            _ if fl.service_type.eq_ignore_ascii_case("sls") => {
+                out.result = Err(Failure::ManagedByLogService);
+                return out;
+            }
+            _ => match client.deactive_flow_log(t.region, t.id, opts).await {
+                Ok(_) => {
+                    out.changed = true;
+                    let mut fl = fl;
+                    fl.status = "Deactivating".into();
+                    settle(client, t, fl, "Deactivating", opts).await
+                }
+                Err(e) if is_status_conflict(&e) => continue,
+                Err(e)
+                    if e.code().is_some_and(|c| {
+                        c.ends_with(".NotFound") && c.starts_with("InvalidInstanceId")
+                    }) =>
+                {
+                    return out;
+                }
+                Err(e) => {
+                    out.result = Err(e.into());
+                    return out;
+                }
+            },
+        };
+        match settled {
+            Ok(fl) if fl.status == "Inactive" => {
+                out.last_seen = Some(fl);
+                return out;
+            }
+            Ok(fl) => out.last_seen = Some(fl),
+            Err(Failure::NotFound) => return out,
+            Err(f) => {
+                out.result = Err(f);
+                return out;
+            }
+        }
+    }
+    out.result = Err(Failure::TimedOut(out.last_seen.clone()));
+    out
+}
+
+/// Describes the flow log, waiting out a transitional status within the options' deadline.
+pub async fn describe_settled(
+    client: &Client,
+    t: &Target<'_>,
+    opts: &CallOptions,
+) -> Result<Option<FlowLog>, Failure> {
+    let Some(fl) = client.describe_flow_log(t.region, t.id, opts).await? else {
+        return Ok(None);
+    };
+    let status = fl.status.clone();
+    match status.as_str() {
+        "Activating" | "Deactivating" => match settle(client, t, fl, &status, opts).await {
+            Ok(fl) => Ok(Some(fl)),
+            // A refresh that cannot wait longer reports what it saw.
+            Err(Failure::TimedOut(Some(fl))) => Ok(Some(fl)),
+            Err(Failure::NotFound) => Ok(None),
+            Err(f) => Err(f),
+        },
+        _ => Ok(Some(fl)),
+    }
+}
+
+fn text(s: &str) -> Value {
+    if s.is_empty() {
+        Value::Null
+    } else {
+        Value::string(s)
+    }
+}
+
+/// State from a description; `base` supplies what only the configuration knows.
+pub fn state_from(fl: &FlowLog, region: &str, base: &Value) -> Value {
+    let mut obj = std::collections::BTreeMap::new();
+    obj.insert("id".to_owned(), Value::string(&fl.flow_log_id));
+    obj.insert("flow_log_id".to_owned(), Value::string(&fl.flow_log_id));
+    obj.insert("region_id".to_owned(), Value::string(region));
+    let keep = |name: &str| base.get(name).filter(|v| v.is_wholly_known()).cloned();
+    obj.insert(
+        "deactivate_on_destroy".to_owned(),
+        keep("deactivate_on_destroy")
+            .filter(|v| !v.is_null())
+            .unwrap_or(Value::Bool(true)),
+    );
+    obj.insert(
+        "timeouts".to_owned(),
+        keep("timeouts").unwrap_or(Value::Null),
+    );
+    obj.insert("status".to_owned(), Value::string(&fl.status));
+    obj.insert(
+        "aggregation_interval".to_owned(),
+        fl.aggregation_interval
+            .map_or(Value::Null, |n| Value::Number(Number::Int(n))),
+    );
+    let values = [
+        &fl.flow_log_name,
+        &fl.description,
+        &fl.resource_type,
+        &fl.resource_id,
+        &fl.traffic_type,
+        &fl.project_name,
+        &fl.log_store_name,
+        &fl.business_status,
+        &fl.creation_time,
+    ];
+    for ((name, _), v) in COMPUTED_STRINGS.iter().zip(values) {
+        obj.insert((*name).to_owned(), text(v));
+    }
+    Value::Object(obj)
+}
+
+/// An API error as a diagnostic, on the attribute it concerns where there is one.
+pub fn api_error(diags: &mut Diagnostics, summary: &str, e: &Error) {
+    let path = match e.code() {
+        Some(c) if c.starts_with("InvalidRegionId") => Some(AttrPath::attr("region_id")),
+        Some(c)
+            if c.starts_with("InvalidInstanceId")
+                || c.contains("FlowLog")
+                || c.contains("flowlog") =>
+        {
+            Some(AttrPath::attr("flow_log_id"))
+        }
+        _ => None,
+    };
+    let detail = e.to_string();
+    match path {
+        Some(p) => diags.attr_error(p, summary, detail),
+        None => diags.error(summary, detail),
+    }
+}
+
+/// Adds the diagnostic for an operation that did not reach its goal.
+pub fn report(out: &Outcome, t: &Target<'_>, verb: &str, operation: &str, diags: &mut Diagnostics) {
+    if let Err(f) = &out.result {
+        report_failure(f, t, verb, operation, diags);
+    }
+}
+
+pub fn report_failure(
+    f: &Failure,
+    t: &Target<'_>,
+    verb: &str,
+    operation: &str,
+    diags: &mut Diagnostics,
+) {
+    let (id, region) = (t.id, t.region);
+    let status = |last: &Option<FlowLog>| {
+        last.as_ref()
+            .map_or_else(|| "unknown".to_owned(), |fl| fl.status.clone())
+    };
+    match f {
+        Failure::NotFound => diags.attr_error(
+            AttrPath::attr("flow_log_id"),
+            "Flow log not found",
+            format!(
+                "There is no flow log {id} in region {region}. Check flow_log_id, and region_id or the provider's region."
+            ),
+        ),
+        Failure::ManagedByLogService => diags.attr_error(
+            AttrPath::attr("flow_log_id"),
+            "Flow log is managed by Log Service",
+            format!(
+                "Flow log {id} was created from the Log Service console (ServiceType \"sls\"): it is started and stopped from Log Service, not through the VPC API, so this resource cannot {verb} it."
+            ),
+        ),
+        Failure::TimedOut(last) => diags.error(
+            format!("Timed out waiting to {verb} flow log {id}"),
+            format!(
+                "Flow log {id} in {region} was still {} when the {operation} timeout ran out. Raise timeouts.{operation}, or run the apply again later: the resource stays in state and the next apply continues from where it is.",
+                status(last)
+            ),
+        ),
+        Failure::Cancelled(last) => diags.error(
+            format!("Stopped while waiting to {verb} flow log {id}"),
+            format!(
+                "Terraform asked the provider to stop (Ctrl-C). Flow log {id} in {region} was last seen {}.",
+                status(last)
+            ),
+        ),
+        Failure::Api(e) => api_error(diags, &format!("Could not {verb} flow log {id}"), e),
+    }
+}

@@ -1,0 +1,403 @@
+//! `alicloud_vpc_flow_log_activation`: keeps an existing VPC flow log `Active`. Schema,
+//! validation and planning here; the lifecycle calls the Alibaba client.
+
+use std::time::Duration;
+
+mod lifecycle;
+
+use async_trait::async_trait;
+
+use crate::alicloud::{CallOptions, Client};
+use crate::diag::{AttrPath, Diagnostics};
+use crate::engine;
+use crate::provider::SharedConfig;
+use crate::resource::{Ctx, PlanRequest, Resource};
+use crate::schema::{Attribute, Block, Schema, timeouts_block};
+use crate::tfvalue::{Type, Value};
+
+pub const TYPE_NAME: &str = "alicloud_vpc_flow_log_activation";
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// Attributes copied from the API's flow log description.
+pub const COMPUTED_STRINGS: [(&str, &str); 9] = [
+    ("flow_log_name", "Name of the flow log."),
+    ("description", "Description of the flow log."),
+    (
+        "resource_type",
+        "Kind of resource whose traffic is captured: `NetworkInterface`, `VSwitch` or `VPC`.",
+    ),
+    (
+        "resource_id",
+        "ID of the resource whose traffic is captured.",
+    ),
+    (
+        "traffic_type",
+        "Traffic captured: `All`, `Allow` or `Drop`.",
+    ),
+    (
+        "project_name",
+        "Log Service project the flow log delivers to.",
+    ),
+    (
+        "log_store_name",
+        "Log Service Logstore the flow log delivers to.",
+    ),
+    (
+        "business_status",
+        "Billing status of the flow log: `Normal` or `FinancialLocked`.",
+    ),
+    (
+        "creation_time",
+        "When the flow log was created (UTC, as reported by the API).",
+    ),
+];
+
+pub struct FlowLogActivation {
+    schema: Schema,
+    configured: SharedConfig,
+}
+
+impl FlowLogActivation {
+    pub fn new(configured: SharedConfig) -> Self {
+        FlowLogActivation {
+            schema: schema(),
+            configured,
+        }
+    }
+
+    fn provider_region(&self) -> Option<&str> {
+        self.configured.get().and_then(|c| c.region.as_deref())
+    }
+
+    fn client(&self, diags: &mut Diagnostics) -> Option<&Client> {
+        let c = self.configured.get().map(|c| &c.client);
+        if c.is_none() {
+            diags.error(
+                "Provider not configured",
+                "The alicloud provider was not configured before this operation; this is a bug in Terraform or in the provider.",
+            );
+        }
+        c
+    }
+
+    /// The flow log a state or plan is about: its own region, else the provider's.
+    fn target(&self, state: &Value, diags: &mut Diagnostics) -> Option<(String, String)> {
+        let id = state
+            .get("flow_log_id")
+            .and_then(Value::as_str)
+            .or_else(|| state.get("id").and_then(Value::as_str))?
+            .to_owned();
+        let region = state
+            .get("region_id")
+            .and_then(Value::as_str)
+            .or_else(|| self.provider_region())
+            .map(str::to_owned);
+        match region {
+            Some(r) => Some((r, id)),
+            None => {
+                diags.attr_error(
+                    AttrPath::attr("region_id"),
+                    "No region",
+                    "Set region_id on the resource, region in the provider block, or ALICLOUD_REGION in the environment.",
+                );
+                None
+            }
+        }
+    }
+}
+
+fn call_options(ctx: &Ctx, state: &Value, operation: &str) -> CallOptions {
+    let timeout = engine::timeout(state, operation, DEFAULT_TIMEOUT);
+    CallOptions {
+        deadline: Some(tokio::time::Instant::now() + timeout),
+        cancel: ctx.cancel.clone(),
+    }
+}
+
+fn schema() -> Schema {
+    let mut attributes = vec![
+        Attribute::computed("id", Type::String, "The flow log ID (same as `flow_log_id`)."),
+        Attribute::required(
+            "flow_log_id",
+            Type::String,
+            "ID of the existing flow log to activate, e.g. `fl-m5e8vhz2t21sel1nq0000`. Changing it replaces the resource.",
+        )
+        .force_new(),
+        Attribute::optional_computed(
+            "region_id",
+            Type::String,
+            "Region of the flow log. Defaults to the provider's `region`. Changing it replaces the resource.",
+        )
+        .force_new(),
+        Attribute::optional(
+            "deactivate_on_destroy",
+            Type::Bool,
+            "Whether `terraform destroy` deactivates the flow log (`true`, the default) or only removes it from state (`false`).",
+        )
+        .with_default(Value::Bool(true)),
+        Attribute::computed(
+            "status",
+            Type::String,
+            "Status of the flow log: `Active` once applied. A flow log deactivated outside Terraform shows here as `Inactive` and is re-activated by the next apply.",
+        ),
+        Attribute::computed(
+            "aggregation_interval",
+            Type::Number,
+            "Aggregation interval of the captured traffic, in minutes.",
+        ),
+    ];
+    attributes.extend(
+        COMPUTED_STRINGS
+            .iter()
+            .map(|(name, desc)| Attribute::computed(name, Type::String, desc)),
+    );
+    Schema {
+        version: 0,
+        block: Block {
+            description: "Activates an existing VPC flow log and keeps it active: apply calls `ActiveFlowLog` and waits until the flow log is `Active`; refresh sees when someone deactivates it, and the next apply turns it back on.".into(),
+            attributes,
+            blocks: vec![timeouts_block(
+                &["create", "update", "delete", "read"],
+                "default 10m each",
+            )],
+        },
+    }
+}
+
+/// `fl-` followed by lower-case letters and digits.
+pub fn looks_like_flow_log_id(s: &str) -> bool {
+    s.strip_prefix("fl-").is_some_and(|rest| {
+        !rest.is_empty()
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    })
+}
+
+/// Lower-case words of letters and digits joined by `-`, with at least one `-`.
+pub fn looks_like_region(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() >= 2
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+}
+
+#[async_trait]
+impl Resource for FlowLogActivation {
+    fn type_name(&self) -> &'static str {
+        TYPE_NAME
+    }
+
+    fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        if let Some(id) = config.get("flow_log_id").and_then(Value::as_str)
+            && !looks_like_flow_log_id(id)
+        {
+            diags.attr_error(
+                AttrPath::attr("flow_log_id"),
+                "Invalid flow log ID",
+                format!("{id:?} is not a flow log ID: flow log IDs are \"fl-\" followed by lower-case letters and digits, e.g. \"fl-m5e8vhz2t21sel1nq0000\"."),
+            );
+        }
+        if let Some(r) = config.get("region_id").and_then(Value::as_str)
+            && !looks_like_region(r)
+        {
+            diags.attr_error(
+                AttrPath::attr("region_id"),
+                "Invalid region ID",
+                format!("{r:?} is not a region ID; region IDs look like \"cn-hangzhou\" or \"ap-southeast-1\"."),
+            );
+        }
+    }
+
+    fn modify_plan(&self, req: &PlanRequest<'_>, planned: &mut Value, _diags: &mut Diagnostics) {
+        let creating = req.prior.is_null();
+        if creating {
+            // The ID is the flow log's: known as soon as the flow log ID is.
+            if let (Some(id), Some(slot)) =
+                (planned.get("flow_log_id").cloned(), planned.get_mut("id"))
+            {
+                *slot = id;
+            }
+            let region_configured = req.config.get("region_id").is_some_and(|v| !v.is_null());
+            if !region_configured
+                && let (Some(region), Some(slot)) =
+                    (self.provider_region(), planned.get_mut("region_id"))
+            {
+                *slot = Value::string(region);
+            }
+        } else if let Some(status) = planned.get_mut("status")
+            && status.as_str() != Some("Active")
+        {
+            // Drift: someone deactivated it. Re-activating is an in-place update that changes
+            // only the status; every other attribute keeps its known value.
+            *status = Value::string("Active");
+        }
+    }
+
+    async fn create(&self, ctx: &Ctx, planned: &Value, diags: &mut Diagnostics) -> Option<Value> {
+        let client = self.client(diags)?;
+        let (region, id) = self.target(planned, diags)?;
+        let opts = call_options(ctx, planned, "create");
+        let t = lifecycle::Target {
+            region: &region,
+            id: &id,
+        };
+        let out = lifecycle::ensure_active(client, &t, &opts).await;
+        lifecycle::report(&out, &t, "activate", "create", diags);
+        // Once the API accepted the activation the flow log is ours: record it even when the
+        // wait failed, so nothing is lost and a later apply converges.
+        match (&out.result, &out.last_seen) {
+            (Ok(()), Some(fl)) => Some(lifecycle::state_from(fl, &region, planned)),
+            (Err(_), Some(fl)) if out.changed => Some(lifecycle::state_from(fl, &region, planned)),
+            _ => None,
+        }
+    }
+
+    async fn update(
+        &self,
+        ctx: &Ctx,
+        prior: &Value,
+        planned: &Value,
+        diags: &mut Diagnostics,
+    ) -> Option<Value> {
+        let client = self.client(diags)?;
+        let (region, id) = self.target(planned, diags)?;
+        let opts = call_options(ctx, planned, "update");
+        let t = lifecycle::Target {
+            region: &region,
+            id: &id,
+        };
+        let out = lifecycle::ensure_active(client, &t, &opts).await;
+        lifecycle::report(&out, &t, "activate", "update", diags);
+        let status = out.last_seen.as_ref().map(|fl| fl.status.clone());
+        match out.result {
+            // Everything else was planned from the prior state and must come back unchanged;
+            // the next refresh picks up any other change in the world.
+            Ok(()) => {
+                let mut new = planned.clone();
+                if let Some(slot) = new.get_mut("status") {
+                    *slot = Value::string("Active");
+                }
+                Some(new)
+            }
+            Err(_) => {
+                let mut new = prior.clone();
+                if let (Some(slot), Some(status)) = (new.get_mut("status"), status) {
+                    *slot = Value::string(status);
+                }
+                Some(new)
+            }
+        }
+    }
+
+    async fn delete(&self, ctx: &Ctx, prior: &Value, diags: &mut Diagnostics) {
+        if prior.get("deactivate_on_destroy").and_then(Value::as_bool) == Some(false) {
+            return;
+        }
+        let Some(client) = self.client(diags) else {
+            return;
+        };
+        let Some((region, id)) = self.target(prior, diags) else {
+            return;
+        };
+        let opts = call_options(ctx, prior, "delete");
+        let t = lifecycle::Target {
+            region: &region,
+            id: &id,
+        };
+        let out = lifecycle::ensure_inactive(client, &t, &opts).await;
+        lifecycle::report(&out, &t, "deactivate", "delete", diags);
+    }
+
+    async fn read(&self, ctx: &Ctx, current: &Value, diags: &mut Diagnostics) -> Option<Value> {
+        let client = self.client(diags)?;
+        let (region, id) = self.target(current, diags)?;
+        let opts = call_options(ctx, current, "read");
+        let t = lifecycle::Target {
+            region: &region,
+            id: &id,
+        };
+        match lifecycle::describe_settled(client, &t, &opts).await {
+            Ok(Some(fl)) => Some(lifecycle::state_from(&fl, &region, current)),
+            Ok(None) => None,
+            Err(f) => {
+                lifecycle::report_failure(&f, &t, "read", "read", diags);
+                None
+            }
+        }
+    }
+
+    async fn import(&self, _ctx: &Ctx, id: &str, diags: &mut Diagnostics) -> Option<Value> {
+        let (region, flow_log_id) = match id.split_once(':') {
+            Some((r, f)) => (Some(r.trim().to_owned()), f.trim()),
+            None => (None, id.trim()),
+        };
+        let region = region
+            .filter(|r| !r.is_empty())
+            .or_else(|| self.provider_region().map(str::to_owned));
+        if !looks_like_flow_log_id(flow_log_id)
+            || region.as_deref().is_some_and(|r| !looks_like_region(r))
+        {
+            diags.error(
+                "Invalid import ID",
+                format!("{id:?} is not a flow log import ID: use \"fl-...\" (in the provider's region) or \"REGION:fl-...\", e.g. \"cn-hangzhou:fl-m5e8vhz2t21sel1nq0000\"."),
+            );
+            return None;
+        }
+        let Some(region) = region else {
+            diags.error(
+                "No region for import",
+                "Import as \"REGION:fl-...\", or set region in the provider block or ALICLOUD_REGION.",
+            );
+            return None;
+        };
+        // Only the identity: Terraform reads the rest next. Import never activates anything.
+        let mut obj = std::collections::BTreeMap::new();
+        for attr in &self.schema.block.attributes {
+            obj.insert(attr.name.to_owned(), Value::Null);
+        }
+        obj.insert("timeouts".to_owned(), Value::Null);
+        obj.insert("id".to_owned(), Value::string(flow_log_id));
+        obj.insert("flow_log_id".to_owned(), Value::string(flow_log_id));
+        obj.insert("region_id".to_owned(), Value::string(region));
+        obj.insert("deactivate_on_destroy".to_owned(), Value::Bool(true));
+        Some(Value::Object(obj))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flow_log_ids() {
+        assert!(looks_like_flow_log_id("fl-m5e8vhz2t21sel1nq0000"));
+        for bad in [
+            "",
+            "fl-",
+            "FL-abc",
+            "fl-ABC",
+            "fl_abc",
+            "vpc-abc",
+            "fl-abc-def",
+            " fl-abc",
+        ] {
+            assert!(!looks_like_flow_log_id(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn regions() {
+        assert!(looks_like_region("cn-hangzhou"));
+        assert!(looks_like_region("ap-southeast-1"));
+        assert!(!looks_like_region("hangzhou"));
+        assert!(!looks_like_region("CN-Hangzhou"));
+    }
+}
