@@ -3,6 +3,7 @@
 mod activation;
 mod client;
 mod credentials;
+mod docs;
 mod emulator;
 mod plugin_cli;
 mod plugin_process;

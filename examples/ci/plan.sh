@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Non-interactive plan for CI: never prompts, takes credentials from the environment, and turns
+# Terraform's -detailed-exitcode into an answer a pipeline can branch on.
+#
+#   usage: examples/ci/plan.sh [DIR] [extra terraform plan arguments...]
+#
+#   exit 0  no changes: the infrastructure matches the configuration
+#   exit 2  changes present (saved to DIR/tfplan; drift shows as status "Inactive" -> "Active")
+#   exit 1  error (configuration, credentials, API)
+#
+# Credentials: export ALICLOUD_ACCESS_KEY / ALICLOUD_SECRET_KEY (and ALICLOUD_SECURITY_TOKEN for
+# STS keys) and ALICLOUD_REGION from the CI secret store, or run on an ECS instance with
+# ALICLOUD_ECS_ROLE_NAME. The provider installation (filesystem mirror) comes from the CLI
+# configuration in TF_CLI_CONFIG_FILE; see README.md.
+set -euo pipefail
+
+dir=${1:-.}
+shift || true
+
+export TF_IN_AUTOMATION=1   # shorter output, no "run terraform apply" hints
+export TF_INPUT=0           # never prompt, even for a forgotten -input=false
+export CHECKPOINT_DISABLE=1 # no version check call
+
+if [[ -z "${ALICLOUD_ACCESS_KEY:-${ALIBABA_CLOUD_ACCESS_KEY_ID:-${ALIBABACLOUD_ACCESS_KEY_ID:-}}}" &&
+      -z "${ALICLOUD_PROFILE:-${ALIBABA_CLOUD_PROFILE:-}}" &&
+      -z "${ALICLOUD_ECS_ROLE_NAME:-}" ]]; then
+  echo "plan.sh: note: no access key, profile or ECS role in the environment;" \
+       "the provider will try ~/.aliyun/config.json and fail if that has none." >&2
+fi
+
+terraform -chdir="$dir" init -input=false
+
+rc=0
+terraform -chdir="$dir" plan -input=false -detailed-exitcode -lock-timeout=5m \
+  -out=tfplan "$@" || rc=$?
+
+case $rc in
+  0) echo "plan.sh: no changes." ;;
+  2) echo "plan.sh: changes present; the plan is saved in $dir/tfplan" \
+          "(apply it with: terraform -chdir=$dir apply -input=false tfplan)." ;;
+  *) echo "plan.sh: terraform plan failed (exit $rc)." >&2; rc=1 ;;
+esac
+exit "$rc"
