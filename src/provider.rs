@@ -188,11 +188,17 @@ impl Provider for AlicloudProvider {
         if diags.has_errors() {
             return;
         }
+        let started = std::time::Instant::now();
         match Client::new(
             settings(config, terraform_version),
             Environment::from_process(),
         ) {
             Ok(client) => {
+                tracing::debug!(
+                    elapsed_us = started.elapsed().as_micros() as u64,
+                    ?client,
+                    "provider configured"
+                );
                 let region = client.region().map(str::to_owned);
                 let _ = self.configured.set(Configured { region, client });
             }

@@ -224,9 +224,14 @@ fn print_reattach(addr: SocketAddr) {
         }),
     );
     let value = serde_json::Value::Object(value);
-    println!("Provider started in debug mode. To attach Terraform, set in its environment:\n");
-    println!("\tTF_REATTACH_PROVIDERS='{value}'\n");
-    println!("Ctrl-C stops the provider.");
+    // Never `println!`: a closed stdout (the reader went away) must not kill the provider.
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "Provider started in debug mode. To attach Terraform, set in its environment:\n\n\tTF_REATTACH_PROVIDERS='{value}'\n\nCtrl-C stops the provider."
+    );
+    let _ = out.flush();
 }
 
 /// An accepted connection, plain or TLS, as one type for tonic's incoming stream.
