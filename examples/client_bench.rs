@@ -23,16 +23,31 @@ fn start_emulator() -> (std::process::Child, String, tempfile::NamedTempFile) {
         format!(r#"[{{"FlowLogId":"{FLOW_LOG}","RegionId":"cn-hangzhou","Status":"Active"}}]"#),
     )
     .unwrap();
-    let bin = std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().join("alicloud-vpc-emulator");
+    let bin = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("alicloud-vpc-emulator");
     let mut child = std::process::Command::new(&bin)
         .arg("--seed")
         .arg(seed.path())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {} ({e}); run `cargo build --release --bins` first", bin.display()));
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot start {} ({e}); run `cargo build --release --bins` first",
+                bin.display()
+            )
+        });
     let mut line = String::new();
-    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut line).unwrap();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
     (child, line.trim().to_owned(), seed)
 }
 
@@ -45,7 +60,10 @@ async fn client_rps(client: &Client, concurrency: usize, secs: f64) -> f64 {
             tokio::spawn(async move {
                 let opts = CallOptions::default();
                 while Instant::now() < until {
-                    let fl = client.describe_flow_log("cn-hangzhou", FLOW_LOG, &opts).await.unwrap();
+                    let fl = client
+                        .describe_flow_log("cn-hangzhou", FLOW_LOG, &opts)
+                        .await
+                        .unwrap();
                     assert!(fl.is_some());
                     done.fetch_add(1, Ordering::Relaxed);
                 }
@@ -72,10 +90,16 @@ async fn raw_rps(base: &str, concurrency: usize, secs: f64) -> f64 {
                     let nonce = uuid::Uuid::new_v4().to_string();
                     let ts = time::OffsetDateTime::now_utc().format(&fmt).unwrap();
                     let mut params = vec![
-                        ("Action", "DescribeFlowLogs"), ("Version", "2016-04-28"), ("Format", "JSON"),
-                        ("AccessKeyId", KEY), ("SignatureMethod", "HMAC-SHA1"), ("SignatureVersion", "1.0"),
-                        ("SignatureNonce", nonce.as_str()), ("Timestamp", ts.as_str()),
-                        ("RegionId", "cn-hangzhou"), ("FlowLogId", FLOW_LOG),
+                        ("Action", "DescribeFlowLogs"),
+                        ("Version", "2016-04-28"),
+                        ("Format", "JSON"),
+                        ("AccessKeyId", KEY),
+                        ("SignatureMethod", "HMAC-SHA1"),
+                        ("SignatureVersion", "1.0"),
+                        ("SignatureNonce", nonce.as_str()),
+                        ("Timestamp", ts.as_str()),
+                        ("RegionId", "cn-hangzhou"),
+                        ("FlowLogId", FLOW_LOG),
                     ];
                     let sig = signer::sign("POST", params.iter().copied(), SECRET);
                     params.push(("Signature", &sig));
@@ -94,9 +118,16 @@ async fn raw_rps(base: &str, concurrency: usize, secs: f64) -> f64 {
 }
 
 fn main() {
-    let secs: f64 = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(3.0);
+    let secs: f64 = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3.0);
     let (mut emu, base, _seed) = start_emulator();
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let settings = Settings {
             access_key: Some(KEY.into()),
@@ -107,11 +138,21 @@ fn main() {
             max_requests_per_second: Some(1e9),
             ..Settings::default()
         };
-        let client = Client::new(settings, Environment::from_map(Default::default(), None)).unwrap();
+        let client =
+            Client::new(settings, Environment::from_map(Default::default(), None)).unwrap();
         client_rps(&client, 1, 0.5).await; // warm up: connections, credentials
-        println!("client, DescribeFlowLogs, 1 in flight:  {:>8.0} requests/s", client_rps(&client, 1, secs).await);
-        println!("client, DescribeFlowLogs, 16 in flight: {:>8.0} requests/s", client_rps(&client, 16, secs).await);
-        println!("emulator, bare signed POSTs, 64 in flight: {:>8.0} requests/s", raw_rps(&base, 64, secs).await);
+        println!(
+            "client, DescribeFlowLogs, 1 in flight:  {:>8.0} requests/s",
+            client_rps(&client, 1, secs).await
+        );
+        println!(
+            "client, DescribeFlowLogs, 16 in flight: {:>8.0} requests/s",
+            client_rps(&client, 16, secs).await
+        );
+        println!(
+            "emulator, bare signed POSTs, 64 in flight: {:>8.0} requests/s",
+            raw_rps(&base, 64, secs).await
+        );
     });
     let _ = emu.kill();
     let _ = emu.wait();
