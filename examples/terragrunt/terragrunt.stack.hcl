@@ -13,24 +13,29 @@ locals {
   state_dir = "${get_terragrunt_dir()}/.state"
 }
 
+# One unit, used twice with different values.
 unit "flow_log_a" {
-  source = "./units/flow-log-a"
+  source = "./units/flow-log"
   path   = "flow-log-a"
 
   values = {
-    flow_log_id = "fl-m5e8vhz2t21sel1nq0001"
-    region_id   = local.region
-    state_path  = "${local.state_dir}/flow-log-a.tfstate"
+    flow_log_id           = "fl-m5e8vhz2t21sel1nq0001"
+    region_id             = local.region
+    deactivate_on_destroy = true # owned by this stack: destroy deactivates it
+    timeout               = "10m"
+    state_path            = "${local.state_dir}/flow-log-a.tfstate"
   }
 }
 
 unit "flow_log_b" {
-  source = "./units/flow-log-b"
+  source = "./units/flow-log"
   path   = "flow-log-b"
 
   values = {
-    flow_log_id = "fl-m5e8vhz2t21sel1nq0002"
-    region_id   = local.region
-    state_path  = "${local.state_dir}/flow-log-b.tfstate"
+    flow_log_id           = "fl-m5e8vhz2t21sel1nq0002"
+    region_id             = local.region
+    deactivate_on_destroy = false # someone else's: destroy leaves it running
+    timeout               = "5m"
+    state_path            = "${local.state_dir}/flow-log-b.tfstate"
   }
 }

@@ -1,5 +1,6 @@
-# Unit flow-log-b: activates one flow log with the module beside this file. Generated into
-# .terragrunt-stack/flow-log-b by `terragrunt stack generate`, with the stack's values in
+# Unit flow-log: activates one flow log with the module beside this file. The stack uses it
+# twice; `terragrunt stack generate` copies it into .terragrunt-stack/<path>, with that
+# instance's values in
 # terragrunt.values.hcl.
 
 terraform {
@@ -21,6 +22,8 @@ remote_state {
 }
 
 inputs = {
-  flow_log_id = values.flow_log_id
-  region_id   = values.region_id
+  flow_log_id           = values.flow_log_id
+  region_id             = values.region_id
+  deactivate_on_destroy = values.deactivate_on_destroy
+  timeout               = values.timeout
 }

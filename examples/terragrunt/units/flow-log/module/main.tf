@@ -24,9 +24,26 @@ variable "region_id" {
   type = string
 }
 
-# Owned by this unit: `terragrunt stack run destroy` deactivates it again.
+variable "deactivate_on_destroy" {
+  description = "false for a flow log someone else owns: keep it running when the unit is destroyed."
+  type        = bool
+  default     = true
+}
+
+variable "timeout" {
+  description = "How long create and update may wait for the flow log to become Active."
+  type        = string
+  default     = "10m"
+}
+
 resource "alicloud_vpc_flow_log_activation" "this" {
-  flow_log_id = var.flow_log_id
+  flow_log_id           = var.flow_log_id
+  deactivate_on_destroy = var.deactivate_on_destroy
+
+  timeouts {
+    create = var.timeout
+    update = var.timeout
+  }
 }
 
 output "status" {
