@@ -30,8 +30,8 @@ pub enum Failure {
     /// Created from Log Service: the VPC API cannot start or stop it.
     ManagedByLogService,
     /// The deadline passed while waiting (last description attached).
-    TimedOut(Option<FlowLog>),
-    Cancelled(Option<FlowLog>),
+    TimedOut(Option<Box<FlowLog>>),
+    Cancelled(Option<Box<FlowLog>>),
 }
 
 impl From<Error> for Failure {
@@ -86,17 +86,17 @@ async fn settle(
     while seen.status == while_status {
         if let Err(cancelled) = pause(&mut interval, opts).await {
             return Err(if cancelled {
-                Failure::Cancelled(Some(seen))
+                Failure::Cancelled(Some(Box::new(seen)))
             } else {
-                Failure::TimedOut(Some(seen))
+                Failure::TimedOut(Some(Box::new(seen)))
             });
         }
         match client.describe_flow_log(t.region, t.id, opts).await {
             Ok(Some(fl)) => seen = fl,
             Ok(None) => return Err(Failure::NotFound),
-            Err(Error::Cancelled) => return Err(Failure::Cancelled(Some(seen))),
+            Err(Error::Cancelled) => return Err(Failure::Cancelled(Some(Box::new(seen)))),
             Err(e) if matches!(e, Error::Timeout { .. }) && deadline_passed(opts) => {
-                return Err(Failure::TimedOut(Some(seen)));
+                return Err(Failure::TimedOut(Some(Box::new(seen))));
             }
             Err(e) => return Err(Failure::Api(e)),
         }
@@ -108,9 +108,48 @@ fn deadline_passed(opts: &CallOptions) -> bool {
     opts.deadline.is_some_and(|d| Instant::now() >= d)
 }
 
-/// Brings the flow log to `Active`: nothing to do if it is, wait if it is getting there,
-/// otherwise `ActiveFlowLog` and wait. A status conflict means "look again", not failure.
-pub async fn ensure_active(client: &Client, t: &Target<'_>, opts: &CallOptions) -> Outcome {
+/// The status an operation drives a flow log to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Goal {
+    Active,
+    Inactive,
+}
+
+impl Goal {
+    fn status(self) -> &'static str {
+        match self {
+            Goal::Active => "Active",
+            Goal::Inactive => "Inactive",
+        }
+    }
+
+    /// A flow log that does not exist is as inactive as it gets, but cannot be activated.
+    fn when_gone(self) -> Result<(), Failure> {
+        match self {
+            Goal::Active => Err(Failure::NotFound),
+            Goal::Inactive => Ok(()),
+        }
+    }
+}
+
+fn is_transitional(status: &str) -> bool {
+    matches!(status, "Activating" | "Deactivating")
+}
+
+impl Outcome {
+    fn finish(mut self, result: Result<(), Failure>) -> Outcome {
+        if let Err(Failure::TimedOut(Some(fl)) | Failure::Cancelled(Some(fl))) = &result {
+            self.last_seen = Some((**fl).clone());
+        }
+        self.result = result;
+        self
+    }
+}
+
+/// Drives the flow log to `goal`: nothing to do if it is there, wait if it is on its way,
+/// otherwise make the call (`ActiveFlowLog` / `DeactiveFlowLog`), look right away and wait. A
+/// status conflict means "look again", not failure; an opposite transition is waited out first.
+pub async fn converge(client: &Client, t: &Target<'_>, goal: Goal, opts: &CallOptions) -> Outcome {
     let mut out = Outcome {
         last_seen: None,
         changed: false,
@@ -120,135 +159,63 @@ pub async fn ensure_active(client: &Client, t: &Target<'_>, opts: &CallOptions) 
     for _ in 0..20 {
         let fl = match client.describe_flow_log(t.region, t.id, opts).await {
             Ok(Some(fl)) => fl,
-            Ok(None) => {
-                out.result = Err(Failure::NotFound);
-                return out;
-            }
-            Err(e) => {
-                out.result = Err(e.into());
-                return out;
-            }
+            Ok(None) => return out.finish(goal.when_gone()),
+            Err(e) => return out.finish(Err(e.into())),
         };
-        if fl.service_type.eq_ignore_ascii_case("sls") {
-            out.last_seen = Some(fl);
-            out.result = Err(Failure::ManagedByLogService);
+        out.last_seen = Some(fl.clone());
+        let managed = fl.service_type.eq_ignore_ascii_case("sls");
+        // Refused outright, even when already on: this resource could never keep it on.
+        if managed && goal == Goal::Active {
+            return out.finish(Err(Failure::ManagedByLogService));
+        }
+        if fl.status == goal.status() {
             return out;
         }
-        let status = fl.status.clone();
-        out.last_seen = Some(fl.clone());
-        let settled = match status.as_str() {
-            "Active" => return out,
-            "Activating" => settle(client, t, fl, "Activating", opts).await,
-            "Deactivating" => settle(client, t, fl, "Deactivating", opts).await,
-            _ => match client.active_flow_log(t.region, t.id, opts).await {
-                Ok(_) => {
-                    out.changed = true;
-                    let mut fl = fl;
-                    fl.status = "Activating".into();
-                    // Look right away: with a fast API the flow log is already active.
-                    match client.describe_flow_log(t.region, t.id, opts).await {
-                        Ok(Some(now)) => fl = now,
-                        Ok(None) => {
-                            out.result = Err(Failure::NotFound);
-                            return out;
-                        }
-                        Err(e) => {
-                            out.last_seen = Some(fl);
-                            out.result = Err(e.into());
-                            return out;
-                        }
-                    }
-                    out.last_seen = Some(fl.clone());
-                    settle(client, t, fl, "Activating", opts).await
-                }
+        let fl = if is_transitional(&fl.status) {
+            fl
+        } else if managed {
+            return out.finish(Err(Failure::ManagedByLogService));
+        } else {
+            let call = match goal {
+                Goal::Active => client.active_flow_log(t.region, t.id, opts).await,
+                Goal::Inactive => client.deactive_flow_log(t.region, t.id, opts).await,
+            };
+            match call {
+                Ok(_) => out.changed = true,
                 Err(e) if is_status_conflict(&e) => continue,
-                Err(e) => {
-                    out.result = Err(e.into());
-                    return out;
+                Err(e) if e.code() == Some("InvalidInstanceId.NotFound") => {
+                    return out.finish(goal.when_gone());
                 }
-            },
+                Err(e) => return out.finish(Err(e.into())),
+            }
+            // Look right away: with a fast API the change is already done.
+            match client.describe_flow_log(t.region, t.id, opts).await {
+                Ok(Some(now)) => now,
+                Ok(None) => return out.finish(goal.when_gone()),
+                Err(e) => return out.finish(Err(e.into())),
+            }
+        };
+        out.last_seen = Some(fl.clone());
+        let settled = if is_transitional(&fl.status) {
+            let moving = fl.status.clone();
+            settle(client, t, fl, &moving, opts).await
+        } else {
+            Ok(fl)
         };
         match settled {
-            Ok(fl) if fl.status == "Active" => {
+            Ok(fl) => {
+                let reached = fl.status == goal.status();
                 out.last_seen = Some(fl);
-                return out;
-            }
-            Ok(fl) => out.last_seen = Some(fl),
-            Err(f) => {
-                if let Failure::TimedOut(Some(fl)) | Failure::Cancelled(Some(fl)) = &f {
-                    out.last_seen = Some(fl.clone());
-                }
-                out.result = Err(f);
-                return out;
-            }
-        }
-    }
-    out.result = Err(Failure::TimedOut(out.last_seen.clone()));
-    out
-}
-
-/// Brings the flow log to `Inactive` (or gone): the reverse of `ensure_active`.
-pub async fn ensure_inactive(client: &Client, t: &Target<'_>, opts: &CallOptions) -> Outcome {
-    let mut out = Outcome {
-        last_seen: None,
-        changed: false,
-        result: Ok(()),
-    };
-    for _ in 0..20 {
-        let fl = match client.describe_flow_log(t.region, t.id, opts).await {
-            Ok(Some(fl)) => fl,
-            Ok(None) => return out,
-            Err(e) => {
-                out.result = Err(e.into());
-                return out;
-            }
-        };
-        let status = fl.status.clone();
-        out.last_seen = Some(fl.clone());
-        let settled = match status.as_str() {
-            "Inactive" => return out,
-            "Deactivating" => settle(client, t, fl, "Deactivating", opts).await,
-            "Activating" => settle(client, t, fl, "Activating", opts).await,
-            _ if fl.service_type.eq_ignore_ascii_case("sls") => {
-                out.result = Err(Failure::ManagedByLogService);
-                return out;
-            }
-            _ => match client.deactive_flow_log(t.region, t.id, opts).await {
-                Ok(_) => {
-                    out.changed = true;
-                    let mut fl = fl;
-                    fl.status = "Deactivating".into();
-                    settle(client, t, fl, "Deactivating", opts).await
-                }
-                Err(e) if is_status_conflict(&e) => continue,
-                Err(e)
-                    if e.code().is_some_and(|c| {
-                        c.ends_with(".NotFound") && c.starts_with("InvalidInstanceId")
-                    }) =>
-                {
+                if reached {
                     return out;
                 }
-                Err(e) => {
-                    out.result = Err(e.into());
-                    return out;
-                }
-            },
-        };
-        match settled {
-            Ok(fl) if fl.status == "Inactive" => {
-                out.last_seen = Some(fl);
-                return out;
             }
-            Ok(fl) => out.last_seen = Some(fl),
-            Err(Failure::NotFound) => return out,
-            Err(f) => {
-                out.result = Err(f);
-                return out;
-            }
+            Err(Failure::NotFound) => return out.finish(goal.when_gone()),
+            Err(f) => return out.finish(Err(f)),
         }
     }
-    out.result = Err(Failure::TimedOut(out.last_seen.clone()));
-    out
+    let last = out.last_seen.clone().map(Box::new);
+    out.finish(Err(Failure::TimedOut(last)))
 }
 
 /// Describes the flow log, waiting out a transitional status within the options' deadline.
@@ -265,7 +232,7 @@ pub async fn describe_settled(
         "Activating" | "Deactivating" => match settle(client, t, fl, &status, opts).await {
             Ok(fl) => Ok(Some(fl)),
             // A refresh that cannot wait longer reports what it saw.
-            Err(Failure::TimedOut(Some(fl))) => Ok(Some(fl)),
+            Err(Failure::TimedOut(Some(fl))) => Ok(Some(*fl)),
             Err(Failure::NotFound) => Ok(None),
             Err(f) => Err(f),
         },
@@ -356,7 +323,7 @@ pub fn report_failure(
     diags: &mut Diagnostics,
 ) {
     let (id, region) = (t.id, t.region);
-    let status = |last: &Option<FlowLog>| {
+    let status = |last: &Option<Box<FlowLog>>| {
         last.as_ref()
             .map_or_else(|| "unknown".to_owned(), |fl| fl.status.clone())
     };

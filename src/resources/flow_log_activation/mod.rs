@@ -249,7 +249,7 @@ impl Resource for FlowLogActivation {
             region: &region,
             id: &id,
         };
-        let out = lifecycle::ensure_active(client, &t, &opts).await;
+        let out = lifecycle::converge(client, &t, lifecycle::Goal::Active, &opts).await;
         lifecycle::report(&out, &t, "activate", "create", diags);
         // Once the API accepted the activation the flow log is ours: record it even when the
         // wait failed, so nothing is lost and a later apply converges.
@@ -274,7 +274,7 @@ impl Resource for FlowLogActivation {
             region: &region,
             id: &id,
         };
-        let out = lifecycle::ensure_active(client, &t, &opts).await;
+        let out = lifecycle::converge(client, &t, lifecycle::Goal::Active, &opts).await;
         lifecycle::report(&out, &t, "activate", "update", diags);
         let status = out.last_seen.as_ref().map(|fl| fl.status.clone());
         match out.result {
@@ -312,7 +312,7 @@ impl Resource for FlowLogActivation {
             region: &region,
             id: &id,
         };
-        let out = lifecycle::ensure_inactive(client, &t, &opts).await;
+        let out = lifecycle::converge(client, &t, lifecycle::Goal::Inactive, &opts).await;
         lifecycle::report(&out, &t, "deactivate", "delete", diags);
     }
 
