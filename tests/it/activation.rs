@@ -347,7 +347,7 @@ fn random_failures_still_converge() {
 }
 
 #[test]
-fn create_timeout_keeps_the_resource_in_state_and_a_later_apply_converges() {
+fn create_timeout_keeps_the_resource_in_state_and_a_later_apply_converges_in_place() {
     let emu = Emulator::start(
         &json!([flow_log(FL, "Inactive")]),
         &["--activation-delay", "2s"],
@@ -365,18 +365,43 @@ fn create_timeout_keeps_the_resource_in_state_and_a_later_apply_converges() {
     );
     let saved = state_resource(&tf, "this").expect("the resource must be kept in state");
     assert_eq!(saved["values"]["status"], "Activating");
-    std::thread::sleep(std::time::Duration::from_millis(2200));
+    // Terraform taints a failed create: the next plan replaces it...
+    let r = tf.run(&["plan", "-no-color", "-input=false"]);
+    assert!(
+        r.stdout.contains("is tainted, so must be replaced"),
+        "{}",
+        r.stdout
+    );
+    // ...unless untainted, and then the next apply just waits for it, in place.
+    tf.run(&[
+        "untaint",
+        "-no-color",
+        "alicloud_vpc_flow_log_activation.this",
+    ])
+    .assert_ok();
     let tf2_hcl = resource(
         "this",
         FL,
-        "  timeouts {\n    create = \"30s\"\n    delete = \"30s\"\n  }\n",
+        "  timeouts {\n    create = \"30s\"\n    update = \"30s\"\n  }\n",
     );
     tf.write(
         "main.tf",
         &format!("{}\n{}\n{tf2_hcl}", header(), provider_block(&emu)),
     );
-    apply(&tf).assert_ok();
+    let r = apply(&tf);
+    r.assert_ok();
+    assert!(
+        r.stdout.contains("0 added, 1 changed, 0 destroyed"),
+        "{}",
+        r.stdout
+    );
     assert_eq!(status(&emu, FL), "Active");
+    assert_eq!(
+        actions(&emu, "ActiveFlowLog"),
+        1,
+        "activated once, never bounced"
+    );
+    assert_eq!(actions(&emu, "DeactiveFlowLog"), 0);
     assert_eq!(plan_exit(&tf).code(), 0);
 }
 
