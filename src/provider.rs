@@ -19,6 +19,9 @@ use crate::tfvalue::{Type, Value};
 pub struct Configured {
     /// The provider's region (block, environment or profile), used as `region_id` default.
     pub region: Option<String>,
+    /// The block's `region` comes from something not known until apply: no region yet is
+    /// then not an error.
+    pub region_pending: bool,
     /// The one client of this process: connections, credentials and rate limit are shared.
     pub client: Client,
 }
@@ -200,7 +203,12 @@ impl Provider for AlicloudProvider {
                     "provider configured"
                 );
                 let region = client.region().map(str::to_owned);
-                let _ = self.configured.set(Configured { region, client });
+                let region_pending = config.get("region").is_some_and(Value::is_unknown);
+                let _ = self.configured.set(Configured {
+                    region,
+                    region_pending,
+                    client,
+                });
             }
             Err(e) => diags.error("Invalid provider configuration", e.to_string()),
         }

@@ -27,6 +27,12 @@ fn providers_schema_json() {
     assert_eq!(provider["secret_key"]["sensitive"], true);
     assert_eq!(provider["security_token"]["sensitive"], true);
     assert_eq!(provider["access_key"]["optional"], true);
+    for (name, attr) in provider.as_object().unwrap() {
+        assert!(
+            attr["description"].as_str().is_some_and(|d| !d.is_empty()),
+            "provider argument {name} has no description"
+        );
+    }
     let res = &p["resource_schemas"]["alicloud_vpc_flow_log_activation"]["block"];
     assert_eq!(res["attributes"]["flow_log_id"]["required"], true);
     assert_eq!(res["attributes"]["status"]["computed"], true);
@@ -156,4 +162,26 @@ fn unknown_protocol_points_at_the_attribute() {
 fn validate_needs_no_credentials_or_region() {
     let tf = Tf::new(&format!("{}\n{ONE}", header()));
     tf.run(&["validate", "-no-color"]).assert_ok();
+}
+
+#[test]
+fn no_region_anywhere_is_a_plan_error_not_an_apply_surprise() {
+    let tf = Tf::new(&format!("{}\nprovider \"alicloud\" {{}}\n{ONE}", header()));
+    let r = tf.run(&["plan", "-no-color", "-input=false"]);
+    r.assert_failed();
+    let out = r.all();
+    assert!(
+        out.contains("No region") && out.contains("ALICLOUD_REGION"),
+        "{out}"
+    );
+    // With the region from the environment the same plan works.
+    let mut tf = Tf::new(&format!("{}\nprovider \"alicloud\" {{}}\n{ONE}", header()));
+    tf.set_env("ALICLOUD_REGION", "cn-beijing");
+    let r = tf.run(&["plan", "-no-color", "-input=false"]);
+    r.assert_ok();
+    assert!(
+        r.stdout.contains("region_id             = \"cn-beijing\""),
+        "{}",
+        r.stdout
+    );
 }

@@ -216,7 +216,7 @@ impl Resource for FlowLogActivation {
         }
     }
 
-    fn modify_plan(&self, req: &PlanRequest<'_>, planned: &mut Value, _diags: &mut Diagnostics) {
+    fn modify_plan(&self, req: &PlanRequest<'_>, planned: &mut Value, diags: &mut Diagnostics) {
         let creating = req.prior.is_null();
         if creating {
             // The ID is the flow log's: known as soon as the flow log ID is.
@@ -226,11 +226,18 @@ impl Resource for FlowLogActivation {
                 *slot = id;
             }
             let region_configured = req.config.get("region_id").is_some_and(|v| !v.is_null());
-            if !region_configured
-                && let (Some(region), Some(slot)) =
-                    (self.provider_region(), planned.get_mut("region_id"))
-            {
-                *slot = Value::string(region);
+            if !region_configured {
+                match (self.provider_region(), planned.get_mut("region_id")) {
+                    (Some(region), Some(slot)) => *slot = Value::string(region),
+                    (None, _) if !self.configured.get().is_some_and(|c| c.region_pending) => {
+                        diags.attr_error(
+                            AttrPath::attr("region_id"),
+                            "No region",
+                            "The flow log's region is not set: set region_id here, region in the provider block, ALICLOUD_REGION in the environment, or region_id in the Alibaba Cloud CLI profile.",
+                        );
+                    }
+                    _ => {}
+                }
             }
         } else if let Some(status) = planned.get_mut("status")
             && status.as_str() != Some("Active")
