@@ -175,6 +175,21 @@ impl Provider for AlicloudProvider {
                 );
             }
         }
+        if let Some(Value::List(items)) = config.get("endpoints") {
+            for (i, block) in items.iter().enumerate() {
+                if let Some(vpc) = known_str(block, "vpc")
+                    && let Err(reason) = crate::alicloud::endpoint::check_endpoint(vpc)
+                {
+                    diags.attr_error(
+                        AttrPath::attr("endpoints")
+                            .then_index(i as i64)
+                            .then_attr("vpc"),
+                        "Invalid VPC endpoint",
+                        format!("{vpc:?}: {reason}."),
+                    );
+                }
+            }
+        }
         if let Some(r) = known_str(config, "region")
             && !crate::resources::flow_log_activation::looks_like_region(r)
         {

@@ -93,6 +93,11 @@ fn is_valid_region_id(region_id: &str) -> bool {
         })
 }
 
+/// Checks an endpoint setting without building anything, for configuration validation.
+pub fn check_endpoint(value: &str) -> Result<(), String> {
+    parse_endpoint(value.trim(), Protocol::Https).map(drop)
+}
+
 /// A host, `host:port`, or a full `http(s)://host[:port][/]` URL.
 fn parse_endpoint(value: &str, protocol: Protocol) -> Result<Url, String> {
     let with_scheme = if value.contains("://") {

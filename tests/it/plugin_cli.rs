@@ -185,3 +185,22 @@ fn no_region_anywhere_is_a_plan_error_not_an_apply_surprise() {
         r.stdout
     );
 }
+
+#[test]
+fn bad_endpoint_points_at_the_attribute() {
+    let tf = Tf::new(&format!(
+        "{}\nprovider \"alicloud\" {{\n  region = \"cn-hangzhou\"\n  endpoints {{\n    vpc = \"ftp://vpc.example.com\"\n  }}\n}}\n{ONE}",
+        header()
+    ));
+    let r = tf.run(&["validate", "-no-color"]);
+    r.assert_failed();
+    let out = r.all();
+    assert!(
+        out.contains("Invalid VPC endpoint") && out.contains("not supported"),
+        "{out}"
+    );
+    assert!(
+        out.contains("vpc = \"ftp://vpc.example.com\""),
+        "no source line: {out}"
+    );
+}
