@@ -318,3 +318,71 @@ fn debug_mode_reattaches() {
     r.assert_ok();
     assert!(r.stdout.contains("1 to add"), "{}", r.stdout);
 }
+
+/// Health service `plugin` answers SERVING, and `GRPCController/Shutdown` ends the process at
+/// once (without it go-plugin would wait 2 s and kill it, on every provider start).
+#[test]
+fn health_serving_and_shutdown_exits_promptly() {
+    // Without PLUGIN_CLIENT_CERT (Terraform's plugin TLS disabled) the plugin serves plaintext.
+    let mut child = plugin_command()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let fields: Vec<&str> = line.trim().split('|').collect();
+    assert_eq!(fields[5], "", "no certificate without TLS: {line:?}");
+    let url = format!("http://{}", fields[3]);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let asked = rt.block_on(async {
+        let channel = tonic::transport::Endpoint::from_shared(url)
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        let mut health = tonic_health::pb::health_client::HealthClient::new(channel.clone());
+        let status = health
+            .check(tonic_health::pb::HealthCheckRequest {
+                service: "plugin".into(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .status;
+        assert_eq!(
+            status,
+            tonic_health::pb::health_check_response::ServingStatus::Serving as i32
+        );
+        let mut grpc = tonic::client::Grpc::new(channel);
+        grpc.ready().await.unwrap();
+        let path = "/plugin.GRPCController/Shutdown".parse().unwrap();
+        let asked = Instant::now();
+        grpc.unary(
+            tonic::Request::new(()),
+            path,
+            tonic_prost::ProstCodec::<(), ()>::default(),
+        )
+        .await
+        .unwrap();
+        asked
+    });
+    drop(rt); // closes the connection, as go-plugin does after Shutdown
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            asked.elapsed() < Duration::from_secs(5),
+            "still running 5 s after Shutdown"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    assert!(status.success(), "{status:?}");
+    eprintln!("plugin exited {:?} after Shutdown", asked.elapsed());
+}
