@@ -76,6 +76,19 @@ impl Drop for Plugin {
     }
 }
 
+/// Reads and checks the plugin's handshake line: `1|5|tcp|ADDR|grpc|CERT`.
+fn handshake_fields(child: &mut Child) -> Vec<String> {
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let fields: Vec<String> = line.trim().split('|').map(str::to_owned).collect();
+    assert_eq!(fields.len(), 6, "handshake line: {line:?}");
+    assert_eq!(&fields[..3], ["1", "5", "tcp"]);
+    assert_eq!(fields[4], "grpc");
+    fields
+}
+
 fn start_plugin(client_pem: &str) -> Plugin {
     let mut child = plugin_command()
         .env("PLUGIN_CLIENT_CERT", client_pem)
@@ -83,14 +96,7 @@ fn start_plugin(client_pem: &str) -> Plugin {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let fields: Vec<&str> = line.trim().split('|').collect();
-    assert_eq!(fields.len(), 6, "handshake line: {line:?}");
-    assert_eq!(&fields[..3], ["1", "5", "tcp"]);
-    assert_eq!(fields[4], "grpc");
+    let fields = handshake_fields(&mut child);
     let port: u16 = fields[3].rsplit(':').next().unwrap().parse().unwrap();
     assert!(
         (10000..=25000).contains(&port),
@@ -98,7 +104,7 @@ fn start_plugin(client_pem: &str) -> Plugin {
     );
     use base64::Engine as _;
     let der = base64::engine::general_purpose::STANDARD_NO_PAD
-        .decode(fields[5])
+        .decode(&fields[5])
         .unwrap();
     Plugin {
         child,
@@ -329,12 +335,8 @@ fn health_serving_and_shutdown_exits_promptly() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let fields: Vec<&str> = line.trim().split('|').collect();
-    assert_eq!(fields[5], "", "no certificate without TLS: {line:?}");
+    let fields = handshake_fields(&mut child);
+    assert_eq!(fields[5], "", "no certificate without TLS: {fields:?}");
     let url = format!("http://{}", fields[3]);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
