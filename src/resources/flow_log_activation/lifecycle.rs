@@ -227,16 +227,16 @@ pub async fn describe_settled(
     let Some(fl) = client.describe_flow_log(t.region, t.id, opts).await? else {
         return Ok(None);
     };
-    let status = fl.status.clone();
-    match status.as_str() {
-        "Activating" | "Deactivating" => match settle(client, t, fl, &status, opts).await {
-            Ok(fl) => Ok(Some(fl)),
-            // A refresh that cannot wait longer reports what it saw.
-            Err(Failure::TimedOut(Some(fl))) => Ok(Some(*fl)),
-            Err(Failure::NotFound) => Ok(None),
-            Err(f) => Err(f),
-        },
-        _ => Ok(Some(fl)),
+    if !is_transitional(&fl.status) {
+        return Ok(Some(fl));
+    }
+    let moving = fl.status.clone();
+    match settle(client, t, fl, &moving, opts).await {
+        Ok(fl) => Ok(Some(fl)),
+        // A refresh that cannot wait longer reports what it saw.
+        Err(Failure::TimedOut(Some(fl))) => Ok(Some(*fl)),
+        Err(Failure::NotFound) => Ok(None),
+        Err(f) => Err(f),
     }
 }
 
