@@ -10,7 +10,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use tfprovider::alicloud::{CallOptions, Client, Environment, Protocol, Secret, Settings, signer};
+use tfprovider::alicloud::sign::v1 as signer;
+use tfprovider::alicloud::{CallOptions, Client, Environment, Protocol, Secret, Settings};
 
 const KEY: &str = "emulator-access-key-id";
 const SECRET: &str = "emulator-access-key-secret";

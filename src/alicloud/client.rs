@@ -18,7 +18,7 @@ use super::endpoint::Endpoint;
 use super::error::{Error, body_start, parse_response};
 use super::ratelimit::{DEFAULT_RATE, RateLimiter};
 use super::settings::{Environment, Settings};
-use super::signer;
+use super::sign::v1 as signer;
 
 /// The VPC API version every request names.
 pub const API_VERSION: &str = "2016-04-28";

@@ -198,8 +198,8 @@ impl Redactor {
             if s.len() < 4 {
                 continue;
             }
-            let once = super::signer::percent_encode(s);
-            let twice = super::signer::percent_encode(&once);
+            let once = super::sign::v1::percent_encode(s);
+            let twice = super::sign::v1::percent_encode(&once);
             for n in [s.to_owned(), once, twice] {
                 if !needles.contains(&n) {
                     needles.push(n);
@@ -429,8 +429,8 @@ mod tests {
     fn secrets_are_redacted_in_messages_and_bodies() {
         let token = "CAIS/token+with=chars";
         let r = Redactor::new([token, "shh-secret-value"]);
-        let encoded_twice = crate::alicloud::signer::percent_encode(
-            &crate::alicloud::signer::percent_encode(token),
+        let encoded_twice = crate::alicloud::sign::v1::percent_encode(
+            &crate::alicloud::sign::v1::percent_encode(token),
         );
         let body = format!(
             r#"{{"RequestId":"R","Code":"SignatureDoesNotMatch","Message":"server string to sign is:POST&%2F&SecurityToken%3D{encoded_twice}"}}"#

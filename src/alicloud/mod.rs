@@ -8,7 +8,7 @@ pub mod endpoint;
 pub mod error;
 mod ratelimit;
 pub mod settings;
-pub mod signer;
+pub mod sign;
 pub mod vpc;
 
 #[cfg(test)]

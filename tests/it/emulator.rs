@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use tfprovider::alicloud::signer;
+use tfprovider::alicloud::sign::v1 as signer;
 
 use crate::support::{Emulator, encode_params, sign_params, timestamp_at};
 

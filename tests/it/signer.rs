@@ -2,7 +2,7 @@
 
 use proptest::prelude::*;
 use serde_json::Value;
-use tfprovider::alicloud::signer;
+use tfprovider::alicloud::sign::v1 as signer;
 
 fn vectors() -> Vec<Value> {
     let path = concat!(

@@ -1,7 +1,7 @@
 //! The emulator's signature check: a pure function over the request's parameters, built on
 //! the same signer the client uses so both sides can only disagree when the request does.
 
-use crate::alicloud::signer;
+use tfprovider::alicloud::sign::v1 as signer;
 
 /// A request whose `Signature` is not what the server computes. Carries the server's string to
 /// sign because the real gateway puts it in the error message, and it is what a user needs to

@@ -15,7 +15,7 @@ use super::regions::is_known_region;
 use super::signature;
 use super::store::{Refusal, Store};
 use super::xml;
-use crate::alicloud::signer;
+use tfprovider::alicloud::sign::v1 as signer;
 
 pub const API_VERSION: &str = "2016-04-28";
 const HOST_ID: &str = "vpc.aliyuncs.com";

@@ -1,10 +1,46 @@
-//! The local VPC flow-log API emulator: a stand-in for the real gateway that tests, the
-//! quickstart and users' offline CI talk to over the same wire format as Alibaba Cloud.
+//! `alicloud-vpc-emulator`: the local VPC flow-log API emulator, a stand-in for the real
+//! gateway that tests, the quickstart and users' offline CI talk to over the same wire format
+//! as Alibaba Cloud. It signs and checks with the provider library's own signer.
 //!
 //! `config` turns the command line into an [`EmulatorConfig`]; `server` owns HTTP and the
 //! `/_emulator/` controls; `api` is the gateway's checks and the three operations; `store` is
 //! the flow logs and their state machine; `signature`, `params`, `regions`, `faults` and `xml`
-//! are leaves with no knowledge of HTTP.
+//! are leaves with no knowledge of HTTP. This file: arguments, the error type, exit codes.
+
+fn main() {
+    let config = match parse_args(std::env::args_os().skip(1)) {
+        Ok(Command::Help) => {
+            use std::io::Write as _;
+            // A closed stdout is not worth a panic for a help text.
+            let _ = writeln!(std::io::stdout(), "{USAGE}");
+            return;
+        }
+        Ok(Command::Run(config)) => config,
+        Err(e) => {
+            eprintln!("alicloud-vpc-emulator: {e}\nTry 'alicloud-vpc-emulator --help'.");
+            std::process::exit(e.exit_code());
+        }
+    };
+    // Diagnostics go to stderr: stdout carries only the base URL, for whoever started us.
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("alicloud-vpc-emulator: cannot start the async runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    if let Err(e) = runtime.block_on(run(config)) {
+        eprintln!("alicloud-vpc-emulator: {e}");
+        std::process::exit(e.exit_code());
+    }
+}
 
 mod api;
 mod config;
@@ -12,16 +48,15 @@ mod faults;
 mod params;
 mod regions;
 mod server;
-pub mod signature;
+mod signature;
 mod store;
 mod xml;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-pub use config::{Command, EmulatorConfig, USAGE, parse_args, parse_duration};
-pub use regions::{REGIONS, is_known_region};
-pub use server::{Bound, bind};
+use config::{Command, EmulatorConfig, USAGE, parse_args};
+use server::bind;
 
 /// Everything that can stop the emulator from starting or serving.
 #[derive(Debug, thiserror::Error)]

@@ -48,10 +48,6 @@ pub struct Bound {
 }
 
 impl Bound {
-    pub fn local_addr(&self) -> SocketAddr {
-        self.addr
-    }
-
     /// `http://HOST:PORT`, what clients use as the VPC endpoint.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
