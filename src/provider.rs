@@ -178,7 +178,7 @@ impl Provider for AlicloudProvider {
         if let Some(Value::List(items)) = config.get("endpoints") {
             for (i, block) in items.iter().enumerate() {
                 if let Some(vpc) = known_str(block, "vpc")
-                    && let Err(reason) = crate::alicloud::endpoint::check_endpoint(vpc)
+                    && let Err(reason) = crate::alicloud::rpc::endpoint::check_endpoint(vpc)
                 {
                     diags.attr_error(
                         AttrPath::attr("endpoints")

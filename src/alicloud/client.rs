@@ -1,27 +1,15 @@
-//! The signed RPC transport: one [`Client`] per provider process, shared by every resource
-//! call, that signs each attempt afresh, retries transient failures with jittered backoff and
-//! stays under a shared request rate.
+//! The client of one provider process: the shared [`Transport`], the cached credential chain
+//! and the provider's region. Typed operations live with their product (`vpc`); this file only
+//! puts the parts together.
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
-use rand::Rng as _;
-use serde::de::DeserializeOwned;
-use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
-use url::Url;
-
-use super::clock::{self, Clock};
-use super::credentials::{CredentialChain, Credentials, error_chain, profile_region};
-use super::endpoint::Endpoint;
-use super::error::{Error, body_start, parse_response};
-use super::ratelimit::{DEFAULT_RATE, RateLimiter};
+use super::credentials::{Cached, Credentials, default_credentials, profile_region};
+use super::error::Error;
+use super::rpc::{Auth, Transport};
 use super::settings::{Environment, Settings};
-use super::sign::v1 as signer;
-
-/// The VPC API version every request names.
-pub const API_VERSION: &str = "2016-04-28";
+use super::vpc::product::VPC;
 
 /// Environment variables naming the provider region, first set wins.
 pub const ENV_REGION: &[&str] = &[
@@ -30,228 +18,25 @@ pub const ENV_REGION: &[&str] = &[
     "ALIBABA_CLOUD_REGION_ID",
 ];
 
-/// First backoff ceiling; doubled per attempt up to [`BACKOFF_CAP`].
-pub const BACKOFF_BASE: Duration = Duration::from_millis(100);
-/// Longest single wait between two attempts.
-pub const BACKOFF_CAP: Duration = Duration::from_secs(5);
-
-/// What a caller can bound one operation with.
-#[derive(Clone, Default, Debug)]
-pub struct CallOptions {
-    /// No attempt starts, and none stays in flight, past this instant.
-    pub deadline: Option<Instant>,
-    /// Cancels a wait or an in-flight request at once.
-    pub cancel: CancellationToken,
-}
-
-/// Which extra answers an action may retry beyond the generally transient ones.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum RetryPolicy {
-    /// Only transient failures.
-    Default,
-    /// ActiveFlowLog / DeactiveFlowLog: also the conflicts of a flow log being changed by
-    /// another task, which clear by themselves. Status errors are not retried: the resource
-    /// describes the flow log again and decides.
-    FlowLogToggle,
-}
-
-const TOGGLE_CONFLICT_CODES: &[&str] =
-    &["TaskConflict", "LastTokenProcessing", "OperationConflict"];
-
-impl RetryPolicy {
-    pub(crate) fn should_retry(self, err: &Error) -> bool {
-        err.is_retryable()
-            || (self == RetryPolicy::FlowLogToggle
-                && err
-                    .code()
-                    .is_some_and(|c| TOGGLE_CONFLICT_CODES.contains(&c)))
-    }
-}
-
-/// The longest wait before attempt `retry + 1` (`retry` counts from 0): exponential, capped.
-pub(crate) fn backoff_ceiling(retry: u32) -> Duration {
-    BACKOFF_BASE
-        .saturating_mul(2u32.saturating_pow(retry.min(16)))
-        .min(BACKOFF_CAP)
-}
-
-/// "Full jitter": a uniformly random wait up to the ceiling, so parallel callers that failed
-/// together do not come back together.
-pub(crate) fn backoff_delay(retry: u32) -> Duration {
-    let ceiling = backoff_ceiling(retry);
-    ceiling.mul_f64(rand::rng().random_range(0.0..=1.0))
-}
-
-/// A decoded success answer, with a chance to reject a well-formed but unusable one.
-pub(crate) trait Answer: DeserializeOwned {
-    /// Why this answer cannot be used, if it cannot.
-    fn problem(&self) -> Option<String> {
-        None
-    }
-}
-
-/// The Alibaba Cloud VPC client. Cheap to clone: clones share connections, credentials and
-/// the rate limiter.
+/// The Alibaba Cloud client. Cheap to clone: clones share connections, credentials and the
+/// rate limiter.
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
 }
 
 struct Inner {
-    http: reqwest::Client,
-    endpoint: Endpoint,
+    transport: Transport,
     region: Option<String>,
-    credentials: CredentialChain,
-    limiter: RateLimiter,
-    clock: Arc<dyn Clock>,
-    max_retry_timeout: Duration,
-    timeouts: TimeoutSettings,
+    credentials: Arc<Cached>,
 }
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
-            .field("endpoint", &self.inner.endpoint)
+            .field("transport", &self.inner.transport)
             .field("region", &self.inner.region)
             .finish_non_exhaustive()
-    }
-}
-
-fn user_agent(settings: &Settings) -> String {
-    let mut ua = format!(
-        "terraform-provider-alicloud-rs/{}",
-        env!("CARGO_PKG_VERSION")
-    );
-    if let Some(v) = settings
-        .terraform_version
-        .as_deref()
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-    {
-        ua.push_str(" Terraform/");
-        ua.push_str(v);
-    }
-    if let Some(s) = settings
-        .configuration_source
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        ua.push(' ');
-        ua.push_str(s);
-    }
-    // A header value must be visible ASCII; anything else the user wrote becomes '_'.
-    ua.chars()
-        .take(512)
-        .map(|c| {
-            if c.is_ascii_graphic() || c == ' ' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
-/// Proxies from the injected environment (never reqwest's own reading of the process).
-fn with_proxies(
-    mut builder: reqwest::ClientBuilder,
-    env: &Environment,
-) -> Result<reqwest::ClientBuilder, Error> {
-    builder = builder.no_proxy();
-    let no_proxy = env
-        .first_var(&["NO_PROXY", "no_proxy"])
-        .and_then(|(_, v)| reqwest::NoProxy::from_string(v));
-    // The proxy URL may carry a password: errors name the variable, never its value.
-    let bad = |name: &str| {
-        Error::Config(format!(
-            "the {name} environment variable is not a valid proxy URL"
-        ))
-    };
-    if let Some((name, v)) =
-        env.first_var(&["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"])
-    {
-        let p = reqwest::Proxy::https(v).map_err(|_| bad(name))?;
-        builder = builder.proxy(p.no_proxy(no_proxy.clone()));
-    }
-    if let Some((name, v)) = env.first_var(&["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"])
-    {
-        let p = reqwest::Proxy::http(v).map_err(|_| bad(name))?;
-        builder = builder.proxy(p.no_proxy(no_proxy));
-    }
-    Ok(builder)
-}
-
-/// A certificate or TLS failure: another attempt would fail the same way.
-fn is_tls_failure(e: &(dyn std::error::Error + 'static)) -> bool {
-    if e.downcast_ref::<rustls::Error>().is_some() {
-        return true;
-    }
-    // An io::Error's `source()` skips the error it wraps (hyper nests io::Errors around
-    // rustls's), so look inside it explicitly.
-    let next = match e.downcast_ref::<std::io::Error>() {
-        Some(io) => io
-            .get_ref()
-            .map(|inner| inner as &(dyn std::error::Error + 'static)),
-        None => e.source(),
-    };
-    next.is_some_and(is_tls_failure)
-}
-
-fn transport_error(e: reqwest::Error, url: &Url, settings: &TimeoutSettings) -> Error {
-    let endpoint = url.to_string();
-    // reqwest's top line repeats the URL; the causes say what happened.
-    let reason = match std::error::Error::source(&e) {
-        Some(src) => error_chain(src),
-        None => e.to_string(),
-    };
-    if e.is_timeout() {
-        let which = if e.is_connect() {
-            format!(
-                "no connection within client_connect_timeout ({:?})",
-                settings.connect
-            )
-        } else {
-            format!("no answer within client_read_timeout ({:?})", settings.read)
-        };
-        return Error::Timeout {
-            endpoint,
-            reason: which,
-        };
-    }
-    Error::Transport {
-        endpoint,
-        retryable: !is_tls_failure(&e),
-        reason,
-    }
-}
-
-#[derive(Clone, Copy)]
-struct TimeoutSettings {
-    connect: Duration,
-    read: Duration,
-}
-
-/// Waits for `fut`, unless the caller cancels or its deadline passes first.
-async fn bounded<T>(
-    fut: impl std::future::Future<Output = Result<T, Error>>,
-    opts: &CallOptions,
-    endpoint: impl FnOnce() -> String,
-) -> Result<T, Error> {
-    let deadline = async {
-        match opts.deadline {
-            Some(d) => tokio::time::sleep_until(d).await,
-            None => std::future::pending().await,
-        }
-    };
-    tokio::select! {
-        biased;
-        _ = opts.cancel.cancelled() => Err(Error::Cancelled),
-        _ = deadline => Err(Error::Timeout {
-            endpoint: endpoint(),
-            reason: "the operation's deadline passed".to_owned(),
-        }),
-        r = fut => r,
     }
 }
 
@@ -260,25 +45,7 @@ impl Client {
     /// credentials needed yet: endpoints, proxies and limits are checked here, credentials at
     /// the first call.
     pub fn new(settings: Settings, env: Environment) -> Result<Client, Error> {
-        let endpoint =
-            Endpoint::resolve(settings.vpc_endpoint.as_deref(), &env, settings.protocol)?;
-        for (name, d) in [
-            ("client_connect_timeout", settings.client_connect_timeout),
-            ("client_read_timeout", settings.client_read_timeout),
-        ] {
-            if d.is_zero() {
-                return Err(Error::Config(format!("{name} must be more than zero")));
-            }
-        }
-        let rate = match settings.max_requests_per_second {
-            None => DEFAULT_RATE,
-            Some(r) if r.is_finite() && r > 0.0 => r,
-            Some(r) => {
-                return Err(Error::Config(format!(
-                    "max_requests_per_second must be a positive number, not {r}"
-                )));
-            }
-        };
+        let transport = Transport::new(&settings, &env, &[&VPC])?;
         let region = settings
             .region
             .as_deref()
@@ -287,38 +54,12 @@ impl Client {
             .map(str::to_owned)
             .or_else(|| env.first_var(ENV_REGION).map(|(_, v)| v.trim().to_owned()))
             .or_else(|| profile_region(&settings, &env));
-
-        let builder = reqwest::Client::builder()
-            .user_agent(user_agent(&settings))
-            .connect_timeout(settings.client_connect_timeout)
-            .read_timeout(settings.client_read_timeout)
-            // A signed POST is never re-sent somewhere else; a redirect is an invalid answer.
-            .redirect(reqwest::redirect::Policy::none());
-        let http = with_proxies(builder, &env)?.build().map_err(|e| {
-            Error::Config(format!("cannot build the HTTP client: {}", error_chain(&e)))
-        })?;
-        let clock = env.clock().clone();
-        let timeouts = TimeoutSettings {
-            connect: settings.client_connect_timeout,
-            read: settings.client_read_timeout,
-        };
-        let max_retry_timeout = settings.max_retry_timeout;
-        let credentials = CredentialChain::new(settings, env).map_err(|e| {
-            Error::Config(format!(
-                "cannot build the metadata HTTP client: {}",
-                error_chain(&e)
-            ))
-        })?;
+        let credentials = default_credentials(&settings, &env)?;
         Ok(Client {
             inner: Arc::new(Inner {
-                http,
-                endpoint,
+                transport,
                 region,
                 credentials,
-                limiter: RateLimiter::new(rate, rate.max(1.0)),
-                clock,
-                max_retry_timeout,
-                timeouts,
             }),
         })
     }
@@ -333,174 +74,31 @@ impl Client {
         Ok(self.inner.credentials.get().await?)
     }
 
-    /// Calls `action` in `region_id` and decodes the answer, retrying per `policy`.
-    pub(crate) async fn call<T: Answer>(
-        &self,
-        action: &'static str,
-        region_id: &str,
-        params: &[(&'static str, String)],
-        policy: RetryPolicy,
-        opts: &CallOptions,
-    ) -> Result<T, Error> {
-        let url = self.inner.endpoint.url_for(region_id)?;
-        let endpoint = || url.to_string();
-        let started = clock::monotonic_now();
-        let retry_until = started + self.inner.max_retry_timeout;
-        let give_up_at = match opts.deadline {
-            Some(d) => d.min(retry_until),
-            None => retry_until,
-        };
-        let mut retry: u32 = 0;
-        loop {
-            if opts.cancel.is_cancelled() {
-                return Err(Error::Cancelled);
-            }
-            let creds = bounded(self.credentials(), opts, endpoint).await?;
-            bounded(
-                async {
-                    self.inner.limiter.acquire().await;
-                    Ok(())
-                },
-                opts,
-                endpoint,
-            )
-            .await?;
-            let result = bounded(
-                self.attempt::<T>(&url, action, region_id, params, &creds),
-                opts,
-                endpoint,
-            )
-            .await;
-            let err = match result {
-                Ok(v) => return Ok(v),
-                Err(e) => e,
-            };
-            if !policy.should_retry(&err) {
-                return Err(err);
-            }
-            if matches!(err, Error::Timeout { .. })
-                && opts.deadline.is_some_and(|d| clock::monotonic_now() >= d)
-            {
-                return Err(err);
-            }
-            if err.is_throttling() {
-                self.inner.limiter.on_throttled();
-                tracing::debug!(
-                    rate_per_second = self.inner.limiter.current_rate(),
-                    "throttled: slowing down"
-                );
-            }
-            let delay = backoff_delay(retry);
-            if clock::monotonic_now() + delay >= give_up_at {
-                tracing::debug!(
-                    action,
-                    attempts = retry + 1,
-                    code = err.code().unwrap_or(""),
-                    request_id = err.request_id().unwrap_or(""),
-                    "giving up retrying: out of time"
-                );
-                return Err(err);
-            }
-            retry += 1;
-            tracing::debug!(
-                action,
-                region_id,
-                attempt = retry,
-                code = err.code().unwrap_or(""),
-                request_id = err.request_id().unwrap_or(""),
-                delay_ms = delay.as_millis() as u64,
-                error = %err,
-                "retrying a transient failure"
-            );
-            bounded(
-                async {
-                    tokio::time::sleep(delay).await;
-                    Ok(())
-                },
-                opts,
-                endpoint,
-            )
-            .await?;
-        }
+    pub(crate) fn transport(&self) -> &Transport {
+        &self.inner.transport
     }
 
-    /// One signed request: a fresh nonce and timestamp every time.
-    async fn attempt<T: Answer>(
-        &self,
-        url: &Url,
-        action: &'static str,
-        region_id: &str,
-        params: &[(&'static str, String)],
-        creds: &Credentials,
-    ) -> Result<T, Error> {
-        let mut form: Vec<(&str, String)> = vec![
-            ("Action", action.to_owned()),
-            ("Version", API_VERSION.to_owned()),
-            ("Format", "JSON".to_owned()),
-            ("AccessKeyId", creds.access_key_id.clone()),
-            ("SignatureMethod", "HMAC-SHA1".to_owned()),
-            ("SignatureVersion", "1.0".to_owned()),
-            ("SignatureNonce", self.inner.clock.nonce()),
-            (
-                "Timestamp",
-                clock::format_timestamp(self.inner.clock.now_utc()),
-            ),
-            ("RegionId", region_id.to_owned()),
-        ];
-        if let Some(token) = &creds.security_token {
-            form.push(("SecurityToken", token.expose().to_owned()));
-        }
-        form.extend(params.iter().map(|(k, v)| (*k, v.clone())));
-        let signature = signer::sign(
-            "POST",
-            form.iter().map(|(k, v)| (*k, v.as_str())),
-            creds.access_key_secret.expose(),
-        );
-        form.push(("Signature", signature));
-        tracing::trace!(action, region_id, url = %url, "calling the VPC API");
-
-        let timeouts = &self.inner.timeouts;
-        let resp = self
-            .inner
-            .http
-            .post(url.clone())
-            .form(&form)
-            .send()
-            .await
-            .map_err(|e| transport_error(e, url, timeouts))?;
-        let status = resp.status().as_u16();
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|e| transport_error(e, url, timeouts))?;
-        let redactor = creds.redactor();
-        let obj = parse_response(status, &body, &redactor)?;
-        let invalid = |reason: String| Error::InvalidResponse {
-            http_status: status,
-            reason,
-            body_start: body_start(&body, &redactor),
-        };
-        let answer: T = serde_json::from_value(serde_json::Value::Object(obj)).map_err(|e| {
-            invalid(format!(
-                "the {action} answer does not have the expected shape ({e})"
-            ))
-        })?;
-        if let Some(problem) = answer.problem() {
-            return Err(invalid(problem));
-        }
-        Ok(answer)
+    /// How calls are signed: with the process's cached credentials.
+    pub(crate) fn auth(&self) -> Auth<'_> {
+        Auth::Signed(&self.inner.credentials)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alicloud::credentials::Secret;
     use crate::alicloud::error::CredentialsError;
+    use crate::alicloud::rpc::CallOptions;
+    use crate::alicloud::rpc::http::user_agent;
+    use crate::alicloud::rpc::retry::{BACKOFF_CAP, backoff_ceiling, backoff_delay};
+    use crate::alicloud::secret::Secret;
+    use crate::alicloud::sign::v1 as signer;
     use crate::alicloud::test_server::{Reply, Request, TestServer};
     use crate::alicloud::vpc::DescribeFlowLogsRequest;
     use std::collections::HashMap;
     use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+    use tokio::time::Instant;
 
     const OK: &str = r#"{"RequestId":"req-ok","Success":"true"}"#;
 
@@ -667,8 +265,12 @@ mod tests {
             recommend: None,
             host_id: None,
         }));
-        assert!(RetryPolicy::FlowLogToggle.should_retry(&conflict));
-        assert!(!RetryPolicy::Default.should_retry(&conflict));
+        // Retried by the toggles (their `retry_also`), not by describes (generally transient only).
+        assert!(
+            crate::alicloud::vpc::product::TOGGLE_CONFLICT_CODES
+                .contains(&conflict.code().unwrap())
+        );
+        assert!(!conflict.is_retryable());
     }
 
     #[tokio::test]

@@ -6,6 +6,8 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use super::secret::Redactor;
+
 /// An error answer from the API gateway or the VPC service: the JSON error envelope.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
@@ -36,6 +38,13 @@ pub enum CredentialsError {
         .looked_at.join("\n  - ")
     )]
     Missing { looked_at: Vec<String> },
+    /// This source has nothing to offer (not an error by itself): where it looked, for
+    /// [`CredentialsError::Missing`] when no source has anything.
+    #[error("no credentials in {0}")]
+    NotLoaded(String),
+    /// An HTTP client for a credential source could not be built.
+    #[error("cannot build the HTTP client for credentials: {0}")]
+    Client(String),
     /// Half a pair: one part present, another missing.
     #[error("incomplete credentials in {source_name}: {present} is set but {missing} is not")]
     Incomplete {
@@ -79,25 +88,35 @@ pub enum Error {
     Api(Box<ApiError>),
     /// The API (or something in between) answered with a body that is not the expected JSON.
     #[error(
-        "invalid response from the VPC API (HTTP {http_status}): {reason}; the body starts with: {body_start:?}"
+        "invalid response from the {api} API (HTTP {http_status}): {reason}; the body starts with: {body_start:?}"
     )]
     InvalidResponse {
+        /// The product's name, as users know it (`VPC`, `STS`).
+        api: &'static str,
         http_status: u16,
         reason: String,
         /// The first ~200 characters, with any secret replaced.
         body_start: String,
     },
     /// No answer: connection refused, DNS, TLS, connection reset.
-    #[error("cannot reach the VPC API at {endpoint}: {reason}")]
+    #[error("cannot reach the {api} API at {endpoint}: {reason}")]
     Transport {
+        api: &'static str,
         endpoint: String,
+        /// The causes on one line, for users; `source` keeps them for code.
         reason: String,
         /// False for failures another attempt cannot fix (a certificate that does not verify).
         retryable: bool,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// Connect or read timeout, or the caller's deadline passed.
-    #[error("timed out calling the VPC API at {endpoint}: {reason}")]
-    Timeout { endpoint: String, reason: String },
+    #[error("timed out calling the {api} API at {endpoint}: {reason}")]
+    Timeout {
+        api: &'static str,
+        endpoint: String,
+        reason: String,
+    },
     /// The caller cancelled the operation (Terraform's Stop, a context cancel).
     #[error("the operation was cancelled")]
     Cancelled,
@@ -106,6 +125,20 @@ pub enum Error {
     /// The provider configuration cannot work (bad endpoint, bad region, bad rate).
     #[error("invalid provider configuration: {0}")]
     Config(String),
+}
+
+/// An error and its causes on one line, each cause once (reqwest repeats the URL).
+pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        let s = err.to_string();
+        if !parts.iter().any(|p| p.contains(&s)) {
+            parts.push(s);
+        }
+        cur = err.source();
+    }
+    parts.join(": ")
 }
 
 /// Codes that mean "try again later" whatever the action.
@@ -175,53 +208,6 @@ impl Error {
     }
 }
 
-/// Replaces every known secret (raw and percent-encoded, once or twice, as the gateway echoes
-/// its string to sign) with `** redacted **` in text that came from outside.
-#[derive(Clone, Default)]
-pub(crate) struct Redactor {
-    needles: Vec<String>,
-}
-
-impl fmt::Debug for Redactor {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Redactor(** redacted **)")
-    }
-}
-
-pub(crate) const REDACTED: &str = "** redacted **";
-
-impl Redactor {
-    pub(crate) fn new<'a>(secrets: impl IntoIterator<Item = &'a str>) -> Self {
-        let mut needles = Vec::new();
-        for s in secrets {
-            // Very short values would redact ordinary words; real secrets are long.
-            if s.len() < 4 {
-                continue;
-            }
-            let once = super::sign::v1::percent_encode(s);
-            let twice = super::sign::v1::percent_encode(&once);
-            for n in [s.to_owned(), once, twice] {
-                if !needles.contains(&n) {
-                    needles.push(n);
-                }
-            }
-        }
-        // Longest first so an encoded form is replaced whole, not partly by a shorter one.
-        needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
-        Self { needles }
-    }
-
-    pub(crate) fn apply(&self, text: &str) -> String {
-        let mut out = text.to_owned();
-        for n in &self.needles {
-            if out.contains(n.as_str()) {
-                out = out.replace(n.as_str(), REDACTED);
-            }
-        }
-        out
-    }
-}
-
 /// How many characters of an unexpected body an error shows.
 const BODY_START_CHARS: usize = 200;
 
@@ -274,11 +260,13 @@ fn string_field(obj: &serde_json::Map<String, serde_json::Value>, name: &str) ->
 
 /// Turns an HTTP answer into the JSON object of a success, or the matching error.
 pub(crate) fn parse_response(
+    api: &'static str,
     http_status: u16,
     body: &[u8],
     redactor: &Redactor,
 ) -> Result<serde_json::Map<String, serde_json::Value>, Error> {
     let invalid = |reason: String| Error::InvalidResponse {
+        api,
         http_status,
         reason,
         body_start: body_start(body, redactor),
@@ -310,6 +298,7 @@ pub(crate) fn parse_response(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::alicloud::secret::REDACTED;
 
     fn none() -> Redactor {
         Redactor::default()
@@ -318,7 +307,7 @@ mod tests {
     #[test]
     fn api_error_envelope() {
         let body = br#"{"RequestId":"R-1","HostId":"vpc.aliyuncs.com","Code":"InvalidRegionId.NotFound","Message":"The specified region does not exist.","Recommend":"https://api.example/troubleshoot"}"#;
-        let err = parse_response(404, body, &none()).unwrap_err();
+        let err = parse_response("VPC", 404, body, &none()).unwrap_err();
         assert_eq!(err.code(), Some("InvalidRegionId.NotFound"));
         assert_eq!(err.request_id(), Some("R-1"));
         assert!(!err.is_retryable());
@@ -337,12 +326,18 @@ mod tests {
 
     #[test]
     fn success_is_the_object() {
-        let obj = parse_response(200, br#"{"RequestId":"R","Success":"true"}"#, &none()).unwrap();
+        let obj = parse_response(
+            "VPC",
+            200,
+            br#"{"RequestId":"R","Success":"true"}"#,
+            &none(),
+        )
+        .unwrap();
         assert_eq!(obj["RequestId"], "R");
     }
 
     fn invalid(status: u16, body: &[u8]) -> (String, String, String) {
-        match parse_response(status, body, &none()).unwrap_err() {
+        match parse_response("VPC", status, body, &none()).unwrap_err() {
             e @ Error::InvalidResponse { .. } => {
                 let text = e.to_string();
                 let Error::InvalidResponse {
@@ -370,12 +365,12 @@ mod tests {
             "{text}"
         );
         assert!(
-            parse_response(502, b"<html></html>", &none())
+            parse_response("VPC", 502, b"<html></html>", &none())
                 .unwrap_err()
                 .is_retryable()
         );
         assert!(
-            !parse_response(200, b"<html></html>", &none())
+            !parse_response("VPC", 200, b"<html></html>", &none())
                 .unwrap_err()
                 .is_retryable()
         );
@@ -435,12 +430,12 @@ mod tests {
         let body = format!(
             r#"{{"RequestId":"R","Code":"SignatureDoesNotMatch","Message":"server string to sign is:POST&%2F&SecurityToken%3D{encoded_twice}"}}"#
         );
-        let err = parse_response(400, body.as_bytes(), &r).unwrap_err();
+        let err = parse_response("VPC", 400, body.as_bytes(), &r).unwrap_err();
         let text = err.to_string();
         assert!(!text.contains(&encoded_twice), "{text}");
         assert!(text.contains(REDACTED), "{text}");
         let (_, start, _) = {
-            let e = parse_response(502, b"<html>shh-secret-value</html>", &r).unwrap_err();
+            let e = parse_response("VPC", 502, b"<html>shh-secret-value</html>", &r).unwrap_err();
             let Error::InvalidResponse { body_start, .. } = &e else {
                 panic!()
             };
@@ -487,6 +482,7 @@ mod tests {
         assert!(!Error::Config("x".into()).is_retryable());
         assert!(
             Error::Timeout {
+                api: "VPC",
                 endpoint: "e".into(),
                 reason: "r".into()
             }

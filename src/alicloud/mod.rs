@@ -1,12 +1,15 @@
-//! The Alibaba Cloud side: signer, credentials, the signed RPC client and typed VPC operations.
-//! Nothing here knows about gRPC or Terraform.
+//! The Alibaba Cloud side: signers, credentials, one RPC transport for every product, and
+//! typed operations per product. Nothing here knows about gRPC or Terraform.
+//!
+//! Dependencies point down: `vpc` -> `client` -> `rpc` + `credentials` -> `settings`,
+//! `error`, `secret`, `sign`, `clock`.
 
 pub mod client;
 pub mod clock;
 pub mod credentials;
-pub mod endpoint;
 pub mod error;
-mod ratelimit;
+pub mod rpc;
+pub mod secret;
 pub mod settings;
 pub mod sign;
 pub mod vpc;
@@ -14,8 +17,10 @@ pub mod vpc;
 #[cfg(test)]
 mod test_server;
 
-pub use client::{CallOptions, Client};
-pub use credentials::{Credentials, Secret};
+pub use client::Client;
+pub use credentials::Credentials;
 pub use error::{ApiError, CredentialsError, Error};
+pub use rpc::CallOptions;
+pub use secret::Secret;
 pub use settings::{Environment, Protocol, Settings};
 pub use vpc::{ActionResponse, DescribeFlowLogsRequest, FlowLog};

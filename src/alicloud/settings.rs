@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::clock::{self, Clock};
-use super::credentials::Secret;
+use super::secret::Secret;
 
 /// The scheme used when an endpoint does not name one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -62,6 +62,16 @@ pub struct Settings {
     pub terraform_version: Option<String>,
     pub ecs_role_name: Option<String>,
     pub max_requests_per_second: Option<f64>,
+}
+
+impl Settings {
+    /// The endpoint the block sets for a product key (`vpc`), if any.
+    pub fn endpoint(&self, key: &str) -> Option<&str> {
+        match key {
+            "vpc" => self.vpc_endpoint.as_deref(),
+            _ => None,
+        }
+    }
 }
 
 /// The official provider's documented defaults: 60 s to connect, 60 s to read.

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::clock::monotonic_now;
+use crate::alicloud::clock::monotonic_now;
 
 /// Generous for one Terraform run: Terraform runs at most 10 operations at once by default, so
 /// the bucket matters when many calls come together and, above all, once the API pushes back

@@ -1,41 +1,42 @@
-//! Which URL a VPC API request goes to: the user's endpoint if any (setting, then environment),
-//! else the public endpoint of the request's region.
+//! Which URL a product's request goes to: the user's endpoint if any (setting, then
+//! environment), else the product's public endpoint for the request's region.
 
 use url::Url;
 
-use super::error::Error;
-use super::settings::{Environment, Protocol};
+use crate::alicloud::error::Error;
+use crate::alicloud::settings::{Environment, Protocol};
 
-/// Environment variables naming the VPC endpoint, first set wins.
-pub const ENV_VPC_ENDPOINT: &[&str] = &["ALIBABA_CLOUD_ENDPOINT_VPC", "VPC_ENDPOINT"];
-
-/// Regions served by the central `vpc.aliyuncs.com`; every other region has its own host.
-const CENTRAL_REGIONS: &[&str] = &[
-    "cn-qingdao",
-    "cn-beijing",
-    "cn-hangzhou",
-    "cn-shanghai",
-    "cn-shenzhen",
-    "cn-hongkong",
-    "ap-southeast-1",
-    "us-west-1",
-    "us-east-1",
-];
+/// How a product's endpoint is found: what it is called, where users override it, and its
+/// public host per region.
+#[derive(Debug)]
+pub struct EndpointRule {
+    /// The product key in `endpoints { KEY = ... }` (`vpc`, `sts`).
+    pub key: &'static str,
+    /// How the setting is named in messages (`vpc_endpoint`).
+    pub setting: &'static str,
+    /// Environment variables naming the endpoint, first set wins.
+    pub env: &'static [&'static str],
+    /// The public host for a region (`None`: a region-less call).
+    pub default_host: fn(Option<&str>) -> String,
+}
 
 /// Where requests go, decided once per client.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub(crate) enum Endpoint {
     /// The user named one endpoint: every region's requests go there (`RegionId` still
     /// selects the region).
     Fixed(Url),
-    /// The public endpoint of each request's region, with this scheme.
-    PerRegion { scheme: &'static str },
+    /// The product's public endpoint of each request's region, with this scheme.
+    PerRegion {
+        scheme: &'static str,
+        host: fn(Option<&str>) -> String,
+    },
 }
 
 impl Endpoint {
-    /// Setting `vpc_endpoint`, then `ALIBABA_CLOUD_ENDPOINT_VPC`, then `VPC_ENDPOINT`, then the
-    /// region table.
+    /// The setting, then the rule's environment variables, then the rule's public hosts.
     pub(crate) fn resolve(
+        rule: &EndpointRule,
         setting: Option<&str>,
         env: &Environment,
         protocol: Protocol,
@@ -43,41 +44,35 @@ impl Endpoint {
         let named = setting
             .map(str::trim)
             .filter(|s| !s.is_empty())
-            .map(|s| ("vpc_endpoint", s))
-            .or_else(|| env.first_var(ENV_VPC_ENDPOINT).map(|(n, v)| (n, v.trim())));
+            .map(|s| (rule.setting, s))
+            .or_else(|| env.first_var(rule.env).map(|(n, v)| (n, v.trim())));
         match named {
             Some((origin, value)) => parse_endpoint(value, protocol)
                 .map(Endpoint::Fixed)
                 .map_err(|reason| Error::Config(format!("{origin} {value:?}: {reason}"))),
             None => Ok(Endpoint::PerRegion {
                 scheme: protocol.scheme(),
+                host: rule.default_host,
             }),
         }
     }
 
-    /// The URL for a request in `region_id`.
-    pub(crate) fn url_for(&self, region_id: &str) -> Result<Url, Error> {
+    /// The URL for a request in `region_id` (`None` for a region-less call).
+    pub(crate) fn url_for(&self, region_id: Option<&str>) -> Result<Url, Error> {
         match self {
             Endpoint::Fixed(url) => Ok(url.clone()),
-            Endpoint::PerRegion { scheme } => {
-                if !is_valid_region_id(region_id) {
+            Endpoint::PerRegion { scheme, host } => {
+                if let Some(region_id) = region_id
+                    && !is_valid_region_id(region_id)
+                {
                     return Err(Error::Config(format!(
                         "{region_id:?} is not a valid region id (expected something like cn-hangzhou)"
                     )));
                 }
-                Url::parse(&format!("{scheme}://{}/", host_for_region(region_id)))
+                Url::parse(&format!("{scheme}://{}/", host(region_id)))
                     .map_err(|e| Error::Config(format!("region {region_id:?}: {e}")))
             }
         }
-    }
-}
-
-/// The public VPC API host of a region.
-pub fn host_for_region(region_id: &str) -> String {
-    if CENTRAL_REGIONS.contains(&region_id) {
-        "vpc.aliyuncs.com".to_owned()
-    } else {
-        format!("vpc.{region_id}.aliyuncs.com")
     }
 }
 
@@ -132,6 +127,14 @@ fn parse_endpoint(value: &str, protocol: Protocol) -> Result<Url, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A product shaped like VPC: its own setting name, variables and per-region hosts.
+    const RULE: EndpointRule = EndpointRule {
+        key: "vpc",
+        setting: "vpc_endpoint",
+        env: &["ALIBABA_CLOUD_ENDPOINT_VPC", "VPC_ENDPOINT"],
+        default_host: |r| format!("vpc.{}.aliyuncs.com", r.unwrap_or("central")),
+    };
     use std::collections::HashMap;
 
     fn env(vars: &[(&str, &str)]) -> Environment {
@@ -144,44 +147,33 @@ mod tests {
     }
 
     fn fixed(setting: Option<&str>, vars: &[(&str, &str)], p: Protocol) -> String {
-        match Endpoint::resolve(setting, &env(vars), p).unwrap() {
+        match Endpoint::resolve(&RULE, setting, &env(vars), p).unwrap() {
             Endpoint::Fixed(u) => u.to_string(),
             other => panic!("expected fixed, got {other:?}"),
         }
     }
 
     #[test]
-    fn table() {
-        for r in CENTRAL_REGIONS {
-            assert_eq!(host_for_region(r), "vpc.aliyuncs.com");
-        }
+    fn per_region_hosts_with_the_protocols_scheme() {
+        let e = Endpoint::resolve(&RULE, None, &env(&[]), Protocol::Https).unwrap();
         assert_eq!(
-            host_for_region("eu-central-1"),
-            "vpc.eu-central-1.aliyuncs.com"
-        );
-        assert_eq!(
-            host_for_region("cn-zhangjiakou"),
-            "vpc.cn-zhangjiakou.aliyuncs.com"
-        );
-        let e = Endpoint::resolve(None, &env(&[]), Protocol::Https).unwrap();
-        assert_eq!(
-            e.url_for("cn-hangzhou").unwrap().as_str(),
-            "https://vpc.aliyuncs.com/"
-        );
-        assert_eq!(
-            e.url_for("ap-northeast-1").unwrap().as_str(),
+            e.url_for(Some("ap-northeast-1")).unwrap().as_str(),
             "https://vpc.ap-northeast-1.aliyuncs.com/"
         );
-        let e = Endpoint::resolve(None, &env(&[]), Protocol::Http).unwrap();
         assert_eq!(
-            e.url_for("eu-west-1").unwrap().as_str(),
+            e.url_for(None).unwrap().as_str(),
+            "https://vpc.central.aliyuncs.com/"
+        );
+        let e = Endpoint::resolve(&RULE, None, &env(&[]), Protocol::Http).unwrap();
+        assert_eq!(
+            e.url_for(Some("eu-west-1")).unwrap().as_str(),
             "http://vpc.eu-west-1.aliyuncs.com/"
         );
     }
 
     #[test]
     fn bad_regions_cannot_change_the_host() {
-        let e = Endpoint::resolve(None, &env(&[]), Protocol::Https).unwrap();
+        let e = Endpoint::resolve(&RULE, None, &env(&[]), Protocol::Https).unwrap();
         for r in [
             "",
             "evil.com/x",
@@ -191,7 +183,7 @@ mod tests {
             "-a",
             "a b",
         ] {
-            assert!(matches!(e.url_for(r), Err(Error::Config(_))), "{r:?}");
+            assert!(matches!(e.url_for(Some(r)), Err(Error::Config(_))), "{r:?}");
         }
     }
 
@@ -238,7 +230,7 @@ mod tests {
             "http://",
             "ho st",
         ] {
-            match Endpoint::resolve(Some(bad), &env(&[]), Protocol::Https) {
+            match Endpoint::resolve(&RULE, Some(bad), &env(&[]), Protocol::Https) {
                 Err(Error::Config(msg)) => assert!(msg.contains("vpc_endpoint"), "{msg}"),
                 other => panic!("{bad:?} gave {other:?}"),
             }
@@ -260,17 +252,22 @@ mod tests {
             fixed(Some(""), &vars[1..], Protocol::Https),
             "https://b.example/"
         );
-        let err = Endpoint::resolve(None, &env(&[("VPC_ENDPOINT", "ftp://x")]), Protocol::Https)
-            .unwrap_err();
+        let err = Endpoint::resolve(
+            &RULE,
+            None,
+            &env(&[("VPC_ENDPOINT", "ftp://x")]),
+            Protocol::Https,
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("VPC_ENDPOINT"), "{err}");
     }
 
     #[test]
     fn fixed_serves_every_region() {
-        let e = Endpoint::resolve(Some("127.0.0.1:1"), &env(&[]), Protocol::Http).unwrap();
+        let e = Endpoint::resolve(&RULE, Some("127.0.0.1:1"), &env(&[]), Protocol::Http).unwrap();
         assert_eq!(
-            e.url_for("cn-hangzhou").unwrap(),
-            e.url_for("eu-central-1").unwrap()
+            e.url_for(Some("cn-hangzhou")).unwrap(),
+            e.url_for(Some("eu-central-1")).unwrap()
         );
     }
 }

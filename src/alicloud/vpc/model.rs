@@ -1,11 +1,10 @@
-//! Typed VPC flow-log operations: ActiveFlowLog, DeactiveFlowLog and DescribeFlowLogs (every
-//! page), with answers decoded leniently where the API is loose (counts and `Success` come as
-//! strings or numbers/bools depending on the SDK model and the endpoint).
+//! The VPC flow-log API's data: flow logs, filters and answers, decoded leniently where the
+//! API is loose (counts and `Success` come as strings or numbers/bools depending on the SDK
+//! model and the endpoint).
 
 use serde::{Deserialize, Deserializer};
 
-use super::client::{Answer, CallOptions, Client, RetryPolicy};
-use super::error::Error;
+use crate::alicloud::rpc::Answer;
 
 /// The answer of an action that only reports success.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,7 +104,7 @@ pub struct DescribeFlowLogsRequest {
 /// The API's largest page.
 pub const MAX_PAGE_SIZE: u32 = 50;
 /// A page count no real account reaches; past it the API is looping and we stop.
-const MAX_PAGES: u32 = 10_000;
+pub(crate) const MAX_PAGES: u32 = 10_000;
 
 /// A string, a number, a bool or null, as text (null and absent are "").
 fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
@@ -157,11 +156,11 @@ fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Erro
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct ActionAnswer {
+pub(crate) struct ActionAnswer {
     #[serde(default, deserialize_with = "lenient_string")]
-    request_id: String,
+    pub(crate) request_id: String,
     #[serde(default, deserialize_with = "lenient_bool")]
-    success: Option<bool>,
+    pub(crate) success: Option<bool>,
 }
 
 impl Answer for ActionAnswer {
@@ -173,162 +172,25 @@ impl Answer for ActionAnswer {
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "PascalCase", default)]
-struct FlowLogList {
-    flow_log: Vec<FlowLog>,
+pub(crate) struct FlowLogList {
+    pub(crate) flow_log: Vec<FlowLog>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct DescribeAnswer {
+pub(crate) struct DescribeAnswer {
     #[serde(default, deserialize_with = "lenient_bool")]
-    success: Option<bool>,
+    pub(crate) success: Option<bool>,
     #[serde(default, deserialize_with = "lenient_i64")]
-    total_count: Option<i64>,
+    pub(crate) total_count: Option<i64>,
     #[serde(default)]
-    flow_logs: Option<FlowLogList>,
+    pub(crate) flow_logs: Option<FlowLogList>,
 }
 
 impl Answer for DescribeAnswer {
     fn problem(&self) -> Option<String> {
         (self.success == Some(false))
             .then(|| "the API answered Success=false without an error code".to_owned())
-    }
-}
-
-fn required<'a>(name: &str, value: &'a str) -> Result<&'a str, Error> {
-    let v = value.trim();
-    if v.is_empty() {
-        Err(Error::Config(format!("{name} must not be empty")))
-    } else {
-        Ok(v)
-    }
-}
-
-impl Client {
-    async fn toggle(
-        &self,
-        action: &'static str,
-        region_id: &str,
-        flow_log_id: &str,
-        opts: &CallOptions,
-    ) -> Result<ActionResponse, Error> {
-        let region_id = required("region_id", region_id)?;
-        let flow_log_id = required("flow_log_id", flow_log_id)?;
-        let answer: ActionAnswer = self
-            .call(
-                action,
-                region_id,
-                &[("FlowLogId", flow_log_id.to_owned())],
-                RetryPolicy::FlowLogToggle,
-                opts,
-            )
-            .await?;
-        Ok(ActionResponse {
-            request_id: answer.request_id,
-        })
-    }
-
-    /// Starts a flow log (asynchronous: Inactive -> Activating -> Active).
-    pub async fn active_flow_log(
-        &self,
-        region_id: &str,
-        flow_log_id: &str,
-        opts: &CallOptions,
-    ) -> Result<ActionResponse, Error> {
-        self.toggle("ActiveFlowLog", region_id, flow_log_id, opts)
-            .await
-    }
-
-    /// Stops a flow log (asynchronous: Active -> Deactivating -> Inactive).
-    pub async fn deactive_flow_log(
-        &self,
-        region_id: &str,
-        flow_log_id: &str,
-        opts: &CallOptions,
-    ) -> Result<ActionResponse, Error> {
-        self.toggle("DeactiveFlowLog", region_id, flow_log_id, opts)
-            .await
-    }
-
-    /// Every flow log matching the filters, across all pages.
-    pub async fn describe_flow_logs(
-        &self,
-        req: &DescribeFlowLogsRequest,
-        opts: &CallOptions,
-    ) -> Result<Vec<FlowLog>, Error> {
-        let region_id = required("region_id", &req.region_id)?;
-        let page_size = req
-            .page_size
-            .unwrap_or(MAX_PAGE_SIZE)
-            .clamp(1, MAX_PAGE_SIZE);
-        let mut filters: Vec<(&'static str, String)> = Vec::new();
-        for (name, value) in [
-            ("FlowLogId", &req.flow_log_id),
-            ("FlowLogName", &req.flow_log_name),
-            ("ResourceType", &req.resource_type),
-            ("ResourceId", &req.resource_id),
-            ("TrafficType", &req.traffic_type),
-            ("ProjectName", &req.project_name),
-            ("LogStoreName", &req.log_store_name),
-            ("Status", &req.status),
-            ("VpcId", &req.vpc_id),
-            ("ResourceGroupId", &req.resource_group_id),
-        ] {
-            if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
-                filters.push((name, v.to_owned()));
-            }
-        }
-        let mut all: Vec<FlowLog> = Vec::new();
-        for page in 1..=MAX_PAGES {
-            let mut params = filters.clone();
-            params.push(("PageNumber", page.to_string()));
-            params.push(("PageSize", page_size.to_string()));
-            let answer: DescribeAnswer = self
-                .call(
-                    "DescribeFlowLogs",
-                    region_id,
-                    &params,
-                    RetryPolicy::Default,
-                    opts,
-                )
-                .await?;
-            let items = answer.flow_logs.unwrap_or_default().flow_log;
-            let got = items.len();
-            for item in items {
-                // A flow log created while paging shifts the pages: skip what we already have.
-                if item.flow_log_id.is_empty()
-                    || !all.iter().any(|f| f.flow_log_id == item.flow_log_id)
-                {
-                    all.push(item);
-                }
-            }
-            let total = answer.total_count.unwrap_or(0).max(0) as usize;
-            if got == 0 || got < page_size as usize || all.len() >= total {
-                return Ok(all);
-            }
-        }
-        Err(Error::InvalidResponse {
-            http_status: 200,
-            reason: format!("DescribeFlowLogs kept returning full pages past page {MAX_PAGES}"),
-            body_start: String::new(),
-        })
-    }
-
-    /// One flow log by id; `None` when the API does not know it (an empty list, not an error).
-    pub async fn describe_flow_log(
-        &self,
-        region_id: &str,
-        flow_log_id: &str,
-        opts: &CallOptions,
-    ) -> Result<Option<FlowLog>, Error> {
-        let flow_log_id = required("flow_log_id", flow_log_id)?;
-        let req = DescribeFlowLogsRequest {
-            region_id: region_id.to_owned(),
-            flow_log_id: Some(flow_log_id.to_owned()),
-            ..Default::default()
-        };
-        let all = self.describe_flow_logs(&req, opts).await?;
-        Ok(all.into_iter().find(|f| f.flow_log_id == flow_log_id))
     }
 }
 

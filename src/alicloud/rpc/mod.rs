@@ -1,0 +1,459 @@
+//! One transport for every RPC-style Alibaba Cloud product: endpoint per product key, timeouts,
+//! proxies, the shared adaptive rate limiter, retries with jitter, the error envelope and the
+//! redaction of secrets. It knows no product's actions: each [`Product`] supplies its API
+//! version and endpoint rule, each [`Request`] the codes its action may also retry.
+
+pub mod endpoint;
+pub(crate) mod http;
+mod ratelimit;
+pub mod retry;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use url::Url;
+
+use crate::alicloud::clock::{self, Clock};
+use crate::alicloud::credentials::{Cached, Credentials};
+use crate::alicloud::error::{Error, body_start, parse_response};
+use crate::alicloud::secret::Redactor;
+use crate::alicloud::settings::{Environment, Settings};
+use crate::alicloud::sign::v1 as signer;
+
+use endpoint::{Endpoint, EndpointRule};
+use http::TimeoutSettings;
+use ratelimit::{DEFAULT_RATE, RateLimiter};
+use retry::backoff_delay;
+
+/// The code of a call signed with temporary credentials that died before their time.
+const EXPIRED_TOKEN: &str = "InvalidSecurityToken.Expired";
+
+/// An RPC-style product: what every request to it names, and where it is.
+#[derive(Debug)]
+pub struct Product {
+    /// As users know it, for messages and logs (`VPC`, `STS`).
+    pub name: &'static str,
+    /// The `Version` parameter.
+    pub version: &'static str,
+    pub endpoint: EndpointRule,
+}
+
+/// What a caller can bound one operation with.
+#[derive(Clone, Default, Debug)]
+pub struct CallOptions {
+    /// No attempt starts, and none stays in flight, past this instant.
+    pub deadline: Option<Instant>,
+    /// Cancels a wait or an in-flight request at once.
+    pub cancel: CancellationToken,
+}
+
+/// One action to call.
+#[derive(Debug)]
+pub struct Request<'a> {
+    pub action: &'static str,
+    /// `RegionId`, and the region whose public endpoint serves the call; `None` for products
+    /// without regions in their requests.
+    pub region_id: Option<&'a str>,
+    pub params: &'a [(&'static str, String)],
+    /// Codes this action may retry besides the generally transient ones (conflicts that clear
+    /// by themselves).
+    pub retry_also: &'static [&'static str],
+}
+
+/// How a request is authenticated.
+#[derive(Clone, Copy, Debug)]
+pub enum Auth<'a> {
+    /// Signed (v1) with these credentials, renewed by the cache as they expire.
+    Signed(&'a Cached),
+    /// No key and no signature (`AssumeRoleWithOIDC`).
+    Anonymous,
+}
+
+/// A decoded success answer, with a chance to reject a well-formed but unusable one.
+pub trait Answer: DeserializeOwned {
+    /// Why this answer cannot be used, if it cannot.
+    fn problem(&self) -> Option<String> {
+        None
+    }
+}
+
+/// The transport of one provider process. Cheap to share: connections, endpoints and the
+/// rate limiter are common to every product and call.
+pub struct Transport {
+    http: reqwest::Client,
+    endpoints: HashMap<&'static str, Endpoint>,
+    limiter: RateLimiter,
+    clock: Arc<dyn Clock>,
+    max_retry_timeout: Duration,
+    timeouts: TimeoutSettings,
+}
+
+impl fmt::Debug for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Transport")
+            .field("endpoints", &self.endpoints)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Waits for `fut`, unless the caller cancels or its deadline passes first.
+async fn bounded<T>(
+    fut: impl std::future::Future<Output = Result<T, Error>>,
+    opts: &CallOptions,
+    api: &'static str,
+    endpoint: impl FnOnce() -> String,
+) -> Result<T, Error> {
+    let deadline = async {
+        match opts.deadline {
+            Some(d) => tokio::time::sleep_until(d).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        biased;
+        _ = opts.cancel.cancelled() => Err(Error::Cancelled),
+        _ = deadline => Err(Error::Timeout {
+            api,
+            endpoint: endpoint(),
+            reason: "the operation's deadline passed".to_owned(),
+        }),
+        r = fut => r,
+    }
+}
+
+impl Transport {
+    /// Builds the transport for `products` from the provider block and the environment. No
+    /// network: endpoints, proxies and limits are checked here.
+    pub fn new(
+        settings: &Settings,
+        env: &Environment,
+        products: &[&Product],
+    ) -> Result<Self, Error> {
+        for (name, d) in [
+            ("client_connect_timeout", settings.client_connect_timeout),
+            ("client_read_timeout", settings.client_read_timeout),
+        ] {
+            if d.is_zero() {
+                return Err(Error::Config(format!("{name} must be more than zero")));
+            }
+        }
+        let rate = match settings.max_requests_per_second {
+            None => DEFAULT_RATE,
+            Some(r) if r.is_finite() && r > 0.0 => r,
+            Some(r) => {
+                return Err(Error::Config(format!(
+                    "max_requests_per_second must be a positive number, not {r}"
+                )));
+            }
+        };
+        let mut endpoints = HashMap::new();
+        for p in products {
+            let setting = settings.endpoint(p.endpoint.key);
+            endpoints.insert(
+                p.endpoint.key,
+                Endpoint::resolve(&p.endpoint, setting, env, settings.protocol)?,
+            );
+        }
+        Ok(Transport {
+            http: http::build(settings, env)?,
+            endpoints,
+            limiter: RateLimiter::new(rate, rate.max(1.0)),
+            clock: env.clock().clone(),
+            max_retry_timeout: settings.max_retry_timeout,
+            timeouts: TimeoutSettings {
+                connect: settings.client_connect_timeout,
+                read: settings.client_read_timeout,
+            },
+        })
+    }
+
+    fn url(&self, product: &Product, region_id: Option<&str>) -> Result<Url, Error> {
+        match self.endpoints.get(product.endpoint.key) {
+            Some(e) => e.url_for(region_id),
+            None => Err(Error::Config(format!(
+                "no endpoint was set up for the {} API",
+                product.name
+            ))),
+        }
+    }
+
+    /// Calls `req.action` of `product` and decodes the answer, retrying transient failures
+    /// (and `req.retry_also`) with jittered backoff within `max_retry_timeout` and the caller's
+    /// deadline. Temporary credentials refused as expired are renewed and the call made again,
+    /// once.
+    pub async fn call<T: Answer>(
+        &self,
+        product: &Product,
+        req: &Request<'_>,
+        auth: Auth<'_>,
+        opts: &CallOptions,
+    ) -> Result<T, Error> {
+        let api = product.name;
+        let url = self.url(product, req.region_id)?;
+        let endpoint = || url.to_string();
+        let started = clock::monotonic_now();
+        let retry_until = started + self.max_retry_timeout;
+        let give_up_at = match opts.deadline {
+            Some(d) => d.min(retry_until),
+            None => retry_until,
+        };
+        let mut retry: u32 = 0;
+        let mut renewed = false;
+        loop {
+            if opts.cancel.is_cancelled() {
+                return Err(Error::Cancelled);
+            }
+            let creds = match auth {
+                Auth::Signed(cache) => Some(
+                    bounded(
+                        async { cache.get().await.map_err(Error::from) },
+                        opts,
+                        api,
+                        endpoint,
+                    )
+                    .await?,
+                ),
+                Auth::Anonymous => None,
+            };
+            bounded(
+                async {
+                    self.limiter.acquire().await;
+                    Ok(())
+                },
+                opts,
+                api,
+                endpoint,
+            )
+            .await?;
+            let attempt = retry + 1;
+            let result = bounded(
+                self.attempt::<T>(product, &url, req, creds.as_deref(), attempt),
+                opts,
+                api,
+                endpoint,
+            )
+            .await;
+            let err = match result {
+                Ok(v) => return Ok(v),
+                Err(e) => e,
+            };
+            if let (Auth::Signed(cache), Some(creds)) = (auth, &creds)
+                && err.code() == Some(EXPIRED_TOKEN)
+                && creds.expires.is_some()
+                && !renewed
+            {
+                tracing::debug!(
+                    product = api,
+                    action = req.action,
+                    request_id = err.request_id().unwrap_or(""),
+                    "temporary credentials refused as expired: renewing them and calling again"
+                );
+                cache.expire(creds);
+                renewed = true;
+                continue;
+            }
+            if !(err.is_retryable() || err.code().is_some_and(|c| req.retry_also.contains(&c))) {
+                return Err(err);
+            }
+            if matches!(err, Error::Timeout { .. })
+                && opts.deadline.is_some_and(|d| clock::monotonic_now() >= d)
+            {
+                return Err(err);
+            }
+            if err.is_throttling() {
+                self.limiter.on_throttled();
+            }
+            let delay = backoff_delay(retry);
+            if clock::monotonic_now() + delay >= give_up_at {
+                tracing::warn!(
+                    product = api,
+                    action = req.action,
+                    attempts = attempt,
+                    code = err.code().unwrap_or(""),
+                    request_id = err.request_id().unwrap_or(""),
+                    "giving up retrying: max_retry_timeout or the operation's timeout reached"
+                );
+                return Err(err);
+            }
+            retry += 1;
+            let msg = "retrying";
+            if err.is_throttling() {
+                tracing::warn!(
+                    product = api,
+                    action = req.action,
+                    region_id = req.region_id.unwrap_or(""),
+                    attempt,
+                    code = err.code().unwrap_or(""),
+                    request_id = err.request_id().unwrap_or(""),
+                    wait_ms = delay.as_millis() as u64,
+                    rate_per_second = self.limiter.current_rate(),
+                    "throttled by the API: slowing down and {msg}"
+                );
+            } else {
+                tracing::debug!(
+                    product = api,
+                    action = req.action,
+                    region_id = req.region_id.unwrap_or(""),
+                    attempt,
+                    code = err.code().unwrap_or(""),
+                    request_id = err.request_id().unwrap_or(""),
+                    wait_ms = delay.as_millis() as u64,
+                    error = %err,
+                    "transient failure: {msg}"
+                );
+            }
+            bounded(
+                async {
+                    tokio::time::sleep(delay).await;
+                    Ok(())
+                },
+                opts,
+                api,
+                endpoint,
+            )
+            .await?;
+        }
+    }
+
+    /// One request: a fresh nonce and timestamp every time, signed when there are credentials.
+    async fn attempt<T: Answer>(
+        &self,
+        product: &Product,
+        url: &Url,
+        req: &Request<'_>,
+        creds: Option<&Credentials>,
+        attempt: u32,
+    ) -> Result<T, Error> {
+        let api = product.name;
+        let mut form: Vec<(&str, String)> = vec![
+            ("Action", req.action.to_owned()),
+            ("Version", product.version.to_owned()),
+            ("Format", "JSON".to_owned()),
+            ("SignatureNonce", self.clock.nonce()),
+            ("Timestamp", clock::format_timestamp(self.clock.now_utc())),
+        ];
+        if let Some(region_id) = req.region_id {
+            form.push(("RegionId", region_id.to_owned()));
+        }
+        if let Some(creds) = creds {
+            form.push(("AccessKeyId", creds.access_key_id.clone()));
+            form.push(("SignatureMethod", "HMAC-SHA1".to_owned()));
+            form.push(("SignatureVersion", "1.0".to_owned()));
+            if let Some(token) = &creds.security_token {
+                form.push(("SecurityToken", token.expose().to_owned()));
+            }
+        }
+        form.extend(req.params.iter().map(|(k, v)| (*k, v.clone())));
+        if let Some(creds) = creds {
+            let signature = signer::sign(
+                "POST",
+                form.iter().map(|(k, v)| (*k, v.as_str())),
+                creds.access_key_secret.expose(),
+            );
+            form.push(("Signature", signature));
+        }
+        // Secrets we sent that an answer might echo: keys, tokens, OIDC tokens.
+        let redactor = Redactor::new(
+            creds
+                .map(|c| {
+                    std::iter::once(c.access_key_secret.expose())
+                        .chain(c.security_token.as_ref().map(|t| t.expose()))
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+                .into_iter()
+                .chain(
+                    req.params
+                        .iter()
+                        .filter(|(k, _)| SECRET_PARAMS.contains(k))
+                        .map(|(_, v)| v.as_str()),
+                ),
+        );
+
+        let started = clock::monotonic_now();
+        let log = |status: u16, request_id: &str, outcome: &str| {
+            tracing::debug!(
+                product = api,
+                action = req.action,
+                region_id = req.region_id.unwrap_or(""),
+                attempt,
+                http_status = status,
+                duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+                request_id,
+                outcome,
+                "API call"
+            );
+        };
+        let sent = self.http.post(url.clone()).form(&form).send().await;
+        let resp = sent.map_err(|e| {
+            let err = http::transport_error(api, e, url, &self.timeouts);
+            log(0, "", &err.to_string());
+            err
+        })?;
+        let status = resp.status().as_u16();
+        let body = resp.bytes().await.map_err(|e| {
+            let err = http::transport_error(api, e, url, &self.timeouts);
+            log(status, "", &err.to_string());
+            err
+        })?;
+        let obj = match parse_response(api, status, &body, &redactor) {
+            Ok(obj) => obj,
+            Err(e) => {
+                log(
+                    status,
+                    e.request_id().unwrap_or(""),
+                    e.code().unwrap_or("invalid answer"),
+                );
+                return Err(e);
+            }
+        };
+        let request_id = obj
+            .get("RequestId")
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .to_owned();
+        log(status, &request_id, "ok");
+        let invalid = |reason: String| Error::InvalidResponse {
+            api,
+            http_status: status,
+            reason,
+            body_start: body_start(&body, &redactor),
+        };
+        let answer: T = serde_json::from_value(serde_json::Value::Object(obj)).map_err(|e| {
+            invalid(format!(
+                "the {} answer does not have the expected shape ({e})",
+                req.action
+            ))
+        })?;
+        if let Some(problem) = answer.problem() {
+            return Err(invalid(problem));
+        }
+        Ok(answer)
+    }
+}
+
+/// Request parameters that are secrets and must not come back in an error message.
+const SECRET_PARAMS: &[&str] = &["OIDCToken"];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_expired_token_code_is_not_retried_as_transient() {
+        let e = Error::Api(Box::new(crate::alicloud::error::ApiError {
+            http_status: 400,
+            code: EXPIRED_TOKEN.into(),
+            message: String::new(),
+            request_id: String::new(),
+            recommend: None,
+            host_id: None,
+        }));
+        assert!(!e.is_retryable());
+    }
+}

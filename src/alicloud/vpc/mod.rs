@@ -1,0 +1,11 @@
+//! The VPC flow-log API: its product definition, its data, and typed operations on the
+//! shared client.
+
+pub mod model;
+mod ops;
+pub mod product;
+
+pub use model::{
+    ActionResponse, DescribeFlowLogsRequest, FlowLog, MAX_PAGE_SIZE, Tag, Tags, TrafficPath,
+};
+pub use product::{ENV_VPC_ENDPOINT, VPC, host_for_region};
