@@ -39,7 +39,10 @@ fn main() -> ExitCode {
     } else {
         logging::level_from_env(env("TF_LOG_PROVIDER").as_deref(), env("TF_LOG").as_deref())
     };
-    logging::init(level);
+    logging::init(logging::filter(
+        level,
+        env(logging::DEPS_VARIABLE).as_deref(),
+    ));
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -59,7 +62,8 @@ fn main() -> ExitCode {
         parent_pid: Some(parent_pid),
     };
     let provider = Arc::new(tfprovider::provider::AlicloudProvider::new());
-    let result = runtime.block_on(server::serve(tfprovider::protocol::service(provider), opts));
+    let engine = Arc::new(tfprovider::engine::Engine::new(provider));
+    let result = runtime.block_on(server::serve(tfprovider::protocol::service(engine), opts));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -1,38 +1,22 @@
 //! The `alicloud` provider block: its schema (drop-in names from the official provider), the
-//! validation of known values, and `Configure`, which builds the one client every resource
-//! call of this process shares.
+//! validation of known values, `Configure`, which builds the one client every call of this
+//! process shares, and the registration of every resource and data source.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 
 use crate::alicloud::{Client, Environment, Protocol, Secret, Settings};
 use crate::diag::{AttrPath, Diagnostics};
-use crate::resource::{Provider, Resource};
-use crate::resources::flow_log_activation::FlowLogActivation;
+use crate::resource::{DataSourceFactory, Provider, ProviderData, ResourceFactory};
+use crate::resources::configured::Configured;
+use crate::resources::flow_log_activation::{self, FlowLogActivation};
 use crate::schema::{Attribute, Block, NestedBlock, Nesting, Schema};
 use crate::tfvalue::{Type, Value};
 
-/// What `Configure` produced, shared with every resource of the process.
-#[derive(Debug)]
-pub struct Configured {
-    /// The provider's region (block, environment or profile), used as `region_id` default.
-    pub region: Option<String>,
-    /// The block's `region` comes from something not known until apply: no region yet is
-    /// then not an error.
-    pub region_pending: bool,
-    /// The one client of this process: connections, credentials and rate limit are shared.
-    pub client: Client,
-}
-
-/// Set once by `Configure`; resources read it for every operation that needs the API.
-pub type SharedConfig = Arc<OnceLock<Configured>>;
-
 pub struct AlicloudProvider {
     schema: Schema,
-    resources: Vec<Arc<dyn Resource>>,
-    configured: SharedConfig,
 }
 
 impl Default for AlicloudProvider {
@@ -43,11 +27,8 @@ impl Default for AlicloudProvider {
 
 impl AlicloudProvider {
     pub fn new() -> Self {
-        let configured: SharedConfig = Arc::new(OnceLock::new());
         AlicloudProvider {
             schema: provider_schema(),
-            resources: vec![Arc::new(FlowLogActivation::new(configured.clone()))],
-            configured,
         }
     }
 }
@@ -191,7 +172,7 @@ impl Provider for AlicloudProvider {
             }
         }
         if let Some(r) = known_str(config, "region")
-            && !crate::resources::flow_log_activation::looks_like_region(r)
+            && !flow_log_activation::looks_like_region(r)
         {
             diags.attr_error(
                 AttrPath::attr("region"),
@@ -201,10 +182,15 @@ impl Provider for AlicloudProvider {
         }
     }
 
-    async fn configure(&self, config: &Value, terraform_version: &str, diags: &mut Diagnostics) {
+    async fn configure(
+        &self,
+        config: &Value,
+        terraform_version: &str,
+        diags: &mut Diagnostics,
+    ) -> Option<ProviderData> {
         self.validate(config, diags);
         if diags.has_errors() {
-            return;
+            return None;
         }
         let started = std::time::Instant::now();
         match Client::new(
@@ -217,19 +203,24 @@ impl Provider for AlicloudProvider {
                     ?client,
                     "provider configured"
                 );
-                let region = client.region().map(str::to_owned);
-                let region_pending = config.get("region").is_some_and(Value::is_unknown);
-                let _ = self.configured.set(Configured {
-                    region,
-                    region_pending,
-                    client,
-                });
+                Some(Arc::new(Configured {
+                    region: client.region().map(str::to_owned),
+                    region_pending: config.get("region").is_some_and(Value::is_unknown),
+                    flow_logs: Arc::new(client),
+                }))
             }
-            Err(e) => diags.error("Invalid provider configuration", e.to_string()),
+            Err(e) => {
+                diags.error("Invalid provider configuration", e.to_string());
+                None
+            }
         }
     }
 
-    fn resources(&self) -> &[Arc<dyn Resource>] {
-        &self.resources
+    fn resources(&self) -> Vec<ResourceFactory> {
+        vec![FlowLogActivation::factory]
+    }
+
+    fn data_sources(&self) -> Vec<DataSourceFactory> {
+        Vec::new()
     }
 }

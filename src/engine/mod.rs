@@ -1,210 +1,208 @@
-//! Rules every resource obeys, written once: validation of `timeouts`, planning (unknown
-//! computed values on create, defaults, prior values kept, requires-replace, destroy plans),
-//! apply dispatch, read, import and state upgrade. Resources only add what is theirs.
+//! The engine: the registry of resources and data sources (built from the provider's
+//! factories, as terraform-plugin-framework's `fwserver` does), the provider data `Configure`
+//! produced, cancellation, and dispatch by type name to the rules in [`rules`]. The protocol
+//! adapter only converts values and calls these methods.
 
 pub mod duration;
+pub mod rules;
 
-use std::time::Duration;
+use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
 
-use crate::diag::{AttrPath, Diagnostics};
-use crate::resource::{Ctx, PlanRequest, Resource};
-use crate::schema::Block;
-use crate::tfvalue::{self, Value};
+use tokio_util::sync::CancellationToken;
+
+use crate::diag::Diagnostics;
+use crate::resource::{Ctx, DataSource, Provider, ProviderData, Resource};
+use crate::schema::Schema;
+use crate::tfvalue::Value;
 
 pub use duration::parse_go_duration;
+pub use rules::{Plan, timeout};
 
-/// Validates a resource configuration: the common `timeouts` rules, then the resource's own.
-pub fn validate(res: &dyn Resource, config: &Value, diags: &mut Diagnostics) {
-    if config.is_null() || config.is_unknown() {
-        return;
-    }
-    validate_timeouts(&res.schema().block, config, diags);
-    res.validate(config, diags);
+pub struct Engine {
+    provider: Arc<dyn Provider>,
+    resources: BTreeMap<&'static str, Arc<dyn Resource>>,
+    data_sources: BTreeMap<&'static str, Arc<dyn DataSource>>,
+    data: OnceLock<ProviderData>,
+    stop: CancellationToken,
 }
 
-fn validate_timeouts(block: &Block, config: &Value, diags: &mut Diagnostics) {
-    let Some(timeouts) = block.nested("timeouts") else {
-        return;
-    };
-    let Some(value) = config.get("timeouts") else {
-        return;
-    };
-    for attr in &timeouts.block.attributes {
-        if let Some(s) = value.get(attr.name).and_then(Value::as_str)
-            && let Err(e) = parse_go_duration(s)
-        {
-            diags.attr_error(
-                AttrPath::attr("timeouts").then_attr(attr.name),
-                "Invalid timeout duration",
-                e.to_string(),
-            );
+impl Engine {
+    /// Registers every resource and data source the provider offers.
+    pub fn new(provider: Arc<dyn Provider>) -> Self {
+        let resources = provider
+            .resources()
+            .into_iter()
+            .map(|make| {
+                let r = make();
+                (r.type_name(), r)
+            })
+            .collect();
+        let data_sources = provider
+            .data_sources()
+            .into_iter()
+            .map(|make| {
+                let d = make();
+                (d.type_name(), d)
+            })
+            .collect();
+        Engine {
+            provider,
+            resources,
+            data_sources,
+            data: OnceLock::new(),
+            stop: CancellationToken::new(),
         }
     }
-}
 
-/// The timeout for `operation` from a state or plan's `timeouts` block, else `default`.
-/// Values were validated at plan time; an unparsable one falls back to the default.
-pub fn timeout(state: &Value, operation: &str, default: Duration) -> Duration {
-    state
-        .get("timeouts")
-        .and_then(|t| t.get(operation))
-        .and_then(Value::as_str)
-        .and_then(|s| parse_go_duration(s).ok())
-        .unwrap_or(default)
-}
+    pub fn provider_schema(&self) -> &Schema {
+        self.provider.schema()
+    }
 
-pub struct Plan {
-    pub planned: Value,
-    pub requires_replace: Vec<AttrPath>,
-}
+    pub fn resource_schemas(&self) -> impl Iterator<Item = (&'static str, &Schema)> {
+        self.resources.iter().map(|(t, r)| (*t, r.schema()))
+    }
 
-/// Plans a change from Terraform's proposed new state.
-pub fn plan(
-    res: &dyn Resource,
-    prior: &Value,
-    proposed: &Value,
-    config: &Value,
-    diags: &mut Diagnostics,
-) -> Plan {
-    // With `plan_destroy`, a destroy arrives as a null proposal and must be planned as null.
-    if proposed.is_null() {
-        return Plan {
-            planned: Value::Null,
-            requires_replace: Vec::new(),
-        };
+    pub fn data_source_schemas(&self) -> impl Iterator<Item = (&'static str, &Schema)> {
+        self.data_sources.iter().map(|(t, d)| (*t, d.schema()))
     }
-    let block = &res.schema().block;
-    let creating = prior.is_null();
-    let mut planned = proposed.clone();
-    for attr in block.attributes.iter().filter(|a| a.computed) {
-        let configured = config.get(attr.name).is_some_and(|v| !v.is_null());
-        if configured {
-            continue;
-        }
-        let Some(slot) = planned.get_mut(attr.name) else {
-            continue;
-        };
-        if let Some(default) = &attr.default {
-            if creating || slot.is_null() {
-                *slot = default.clone();
-            }
-        } else if creating {
-            // Nothing can be known yet about a computed value of an object that does not exist.
-            *slot = Value::unknown();
-        }
-        // On update Terraform's proposal already carries the prior value: keep it.
-    }
-    res.modify_plan(&PlanRequest { prior, config }, &mut planned, diags);
 
-    let mut requires_replace = Vec::new();
-    if !creating {
-        for attr in block.attributes.iter().filter(|a| a.force_new) {
-            let before = prior.get(attr.name).unwrap_or(&Value::Null);
-            let after = planned.get(attr.name).unwrap_or(&Value::Null);
-            if before != after {
-                requires_replace.push(AttrPath::attr(attr.name));
-            }
-        }
-    }
-    Plan {
-        planned,
-        requires_replace,
-    }
-}
-
-/// Applies a planned change: create, update or delete, by what is null.
-pub async fn apply(
-    res: &dyn Resource,
-    ctx: &Ctx,
-    prior: &Value,
-    planned: &Value,
-    diags: &mut Diagnostics,
-) -> Value {
-    if planned.is_null() {
-        res.delete(ctx, prior, diags).await;
-        // A failed delete keeps the object in state rather than losing track of it.
-        return if diags.has_errors() {
-            prior.clone()
-        } else {
-            Value::Null
-        };
-    }
-    let new = if prior.is_null() {
-        res.create(ctx, planned, diags).await
-    } else {
-        res.update(ctx, prior, planned, diags).await
-    };
-    match new {
-        Some(v) if !v.is_wholly_known() => {
+    fn resource(&self, type_name: &str, diags: &mut Diagnostics) -> Option<&dyn Resource> {
+        let r = self.resources.get(type_name).map(|r| r.as_ref());
+        if r.is_none() {
             diags.error(
-                "Provider bug: unknown value after apply",
-                format!(
-                    "{} returned a state that still holds unknown values; please report this.",
-                    res.type_name()
-                ),
+                "Unknown resource type",
+                format!("This provider has no resource type {type_name:?}."),
             );
-            if prior.is_null() {
-                Value::Null
-            } else {
-                prior.clone()
-            }
         }
-        Some(v) => v,
-        None if prior.is_null() => Value::Null,
-        None => prior.clone(),
+        r
     }
-}
 
-pub async fn read(
-    res: &dyn Resource,
-    ctx: &Ctx,
-    current: &Value,
-    diags: &mut Diagnostics,
-) -> Value {
-    if current.is_null() {
-        return Value::Null;
-    }
-    match res.read(ctx, current, diags).await {
-        Some(v) => v,
-        // Errors keep what we had; only a clean "not found" drops the object.
-        None if diags.has_errors() => current.clone(),
-        None => Value::Null,
-    }
-}
-
-pub async fn import(
-    res: &dyn Resource,
-    ctx: &Ctx,
-    id: &str,
-    diags: &mut Diagnostics,
-) -> Option<Value> {
-    res.import(ctx, id, diags).await
-}
-
-/// Decodes state-file JSON with the current schema and lets the resource upgrade it.
-pub fn upgrade(
-    res: &dyn Resource,
-    version: i64,
-    json: &[u8],
-    diags: &mut Diagnostics,
-) -> Option<Value> {
-    let schema = res.schema();
-    if version > schema.version {
-        diags.error(
-            "State written by a newer provider",
-            format!(
-                "The state of this {} was written with schema version {version}, but this provider only knows version {}. Use a newer provider version.",
-                res.type_name(),
-                schema.version
-            ),
-        );
-        return None;
-    }
-    match tfvalue::from_json(json, &schema.value_type()) {
-        Ok(v) => Some(res.upgrade(version, v, diags)),
-        Err(e) => {
-            diags.error("Could not read the stored state", e.to_string());
-            None
+    fn data_source(&self, type_name: &str, diags: &mut Diagnostics) -> Option<&dyn DataSource> {
+        let d = self.data_sources.get(type_name).map(|d| d.as_ref());
+        if d.is_none() {
+            diags.error(
+                "Unknown data source",
+                format!("This provider has no data source {type_name:?}."),
+            );
         }
+        d
+    }
+
+    /// The schema of a resource type, or an error diagnostic naming it.
+    pub fn resource_schema(&self, type_name: &str, diags: &mut Diagnostics) -> Option<&Schema> {
+        self.resource(type_name, diags).map(|r| r.schema())
+    }
+
+    /// The schema of a data source type, or an error diagnostic naming it.
+    pub fn data_source_schema(&self, type_name: &str, diags: &mut Diagnostics) -> Option<&Schema> {
+        self.data_source(type_name, diags).map(|d| d.schema())
+    }
+
+    fn ctx(&self) -> Ctx {
+        Ctx {
+            cancel: self.stop.child_token(),
+            data: self.data.get().cloned(),
+        }
+    }
+
+    /// Terraform's `Stop`: cancels every operation in flight.
+    pub fn stop(&self) {
+        self.stop.cancel();
+    }
+
+    pub fn validate_provider(&self, config: &Value, diags: &mut Diagnostics) {
+        self.provider.validate(config, diags);
+    }
+
+    pub async fn configure(
+        &self,
+        config: &Value,
+        terraform_version: &str,
+        diags: &mut Diagnostics,
+    ) {
+        if let Some(data) = self
+            .provider
+            .configure(config, terraform_version, diags)
+            .await
+        {
+            let _ = self.data.set(data);
+        }
+    }
+
+    pub fn validate_resource(&self, type_name: &str, config: &Value, diags: &mut Diagnostics) {
+        if let Some(r) = self.resource(type_name, diags) {
+            rules::validate(r, config, diags);
+        }
+    }
+
+    pub fn validate_data_source(&self, type_name: &str, config: &Value, diags: &mut Diagnostics) {
+        if let Some(d) = self.data_source(type_name, diags) {
+            rules::validate_data_source(d, config, diags);
+        }
+    }
+
+    pub fn plan_resource(
+        &self,
+        type_name: &str,
+        prior: &Value,
+        proposed: &Value,
+        config: &Value,
+        diags: &mut Diagnostics,
+    ) -> Option<Plan> {
+        let r = self.resource(type_name, diags)?;
+        Some(rules::plan(r, &self.ctx(), prior, proposed, config, diags))
+    }
+
+    pub async fn apply_resource(
+        &self,
+        type_name: &str,
+        prior: &Value,
+        planned: &Value,
+        diags: &mut Diagnostics,
+    ) -> Option<Value> {
+        let r = self.resource(type_name, diags)?;
+        Some(rules::apply(r, &self.ctx(), prior, planned, diags).await)
+    }
+
+    pub async fn read_resource(
+        &self,
+        type_name: &str,
+        current: &Value,
+        diags: &mut Diagnostics,
+    ) -> Option<Value> {
+        let r = self.resource(type_name, diags)?;
+        Some(rules::read(r, &self.ctx(), current, diags).await)
+    }
+
+    pub async fn import_resource(
+        &self,
+        type_name: &str,
+        id: &str,
+        diags: &mut Diagnostics,
+    ) -> Option<Value> {
+        let r = self.resource(type_name, diags)?;
+        rules::import(r, &self.ctx(), id, diags).await
+    }
+
+    pub fn upgrade_resource(
+        &self,
+        type_name: &str,
+        version: i64,
+        json: &[u8],
+        diags: &mut Diagnostics,
+    ) -> Option<Value> {
+        let r = self.resource(type_name, diags)?;
+        rules::upgrade(r, version, json, diags)
+    }
+
+    pub async fn read_data_source(
+        &self,
+        type_name: &str,
+        config: &Value,
+        diags: &mut Diagnostics,
+    ) -> Option<Value> {
+        let d = self.data_source(type_name, diags)?;
+        Some(rules::read_data_source(d, &self.ctx(), config, diags).await)
     }
 }

@@ -42,9 +42,6 @@ pub enum ServeError {
     Grpc(#[from] tonic::transport::Error),
 }
 
-/// Max gRPC message size, as terraform-plugin-go allows (tonic's default is 4 MiB).
-pub const MAX_MESSAGE_BYTES: usize = 256 << 20;
-
 /// Serves `provider` until Terraform asks us to shut down (or, in debug mode, until Ctrl-C).
 pub async fn serve(provider: ProviderService, opts: ServeOptions) -> Result<(), ServeError> {
     let listener = bind(opts.port_range.clone()).await?;

@@ -1,49 +1,42 @@
 //! The tfplugin5 gRPC service: decode the request, call the engine, encode the answer.
-//! No business logic; every handler has the same short shape and answers with diagnostics
-//! rather than gRPC errors. A panic in a handler becomes an error diagnostic.
+//! No business logic; every handler has the same short shape, runs in a span named after its
+//! RPC (`tf_rpc`, `tf_req_id`, `tf_resource_type` / `tf_data_source_type`, as
+//! terraform-plugin-go names them), and answers with diagnostics rather than gRPC errors. A
+//! panic in a handler becomes an error diagnostic.
 
 mod convert;
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use futures_util::FutureExt as _;
-use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
+use tracing::Instrument as _;
 
 use crate::diag::Diagnostics;
-use crate::engine;
-use crate::resource::{Ctx, Provider, Resource};
+use crate::engine::Engine;
+use crate::tfvalue::Value;
 
 #[allow(dead_code, clippy::all, clippy::pedantic)]
 pub(crate) mod pb {
     tonic::include_proto!("tfplugin5");
 }
 
+/// Max gRPC message size, as terraform-plugin-go allows (tonic's default is 4 MiB).
+pub const MAX_MESSAGE_BYTES: usize = 256 << 20;
+
 pub type ProviderService = pb::provider_server::ProviderServer<Adapter>;
 
 pub struct Adapter {
-    provider: Arc<dyn Provider>,
-    resources: HashMap<&'static str, Arc<dyn Resource>>,
-    stop: CancellationToken,
+    engine: Arc<Engine>,
 }
 
-/// Wraps a provider as the tonic service `plugin::server` serves.
-pub fn service(provider: Arc<dyn Provider>) -> ProviderService {
-    let resources = provider
-        .resources()
-        .iter()
-        .map(|r| (r.type_name(), r.clone()))
-        .collect();
-    pb::provider_server::ProviderServer::new(Adapter {
-        provider,
-        resources,
-        stop: CancellationToken::new(),
-    })
-    .max_decoding_message_size(crate::plugin::server::MAX_MESSAGE_BYTES)
-    .max_encoding_message_size(crate::plugin::server::MAX_MESSAGE_BYTES)
+/// Wraps the engine as the tonic service `plugin::server` serves.
+pub fn service(engine: Arc<Engine>) -> ProviderService {
+    pb::provider_server::ProviderServer::new(Adapter { engine })
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(MAX_MESSAGE_BYTES)
 }
 
 /// Runs a handler body; a panic inside becomes an error diagnostic instead of a dead plugin.
@@ -69,23 +62,41 @@ where
     }
 }
 
-impl Adapter {
-    fn resource(&self, type_name: &str, diags: &mut Diagnostics) -> Option<Arc<dyn Resource>> {
-        let r = self.resources.get(type_name).cloned();
-        if r.is_none() {
-            diags.error(
-                "Unknown resource type",
-                format!("This provider has no resource type {type_name:?}."),
-            );
-        }
-        r
-    }
+/// What an RPC is about, for its span.
+enum Subject<'a> {
+    Provider,
+    Resource(&'a str),
+    DataSource(&'a str),
+}
 
-    fn ctx(&self) -> Ctx {
-        Ctx {
-            cancel: self.stop.child_token(),
+/// The span every log line of one RPC carries. Error level, so lines at any level that is on
+/// keep the RPC's fields.
+fn rpc_span(rpc: &'static str, subject: Subject<'_>) -> tracing::Span {
+    let req_id = uuid::Uuid::new_v4();
+    match subject {
+        Subject::Provider => tracing::error_span!("rpc", tf_rpc = rpc, tf_req_id = %req_id),
+        Subject::Resource(t) => {
+            tracing::error_span!("rpc", tf_rpc = rpc, tf_req_id = %req_id, tf_resource_type = t)
+        }
+        Subject::DataSource(t) => {
+            tracing::error_span!("rpc", tf_rpc = rpc, tf_req_id = %req_id, tf_data_source_type = t)
         }
     }
+}
+
+/// Decodes a value Terraform sent with the schema's type; `None` (with a diagnostic) if it
+/// cannot be decoded.
+fn decode_all<const N: usize>(
+    values: [(Option<&pb::DynamicValue>, &str); N],
+    ty: &crate::tfvalue::Type,
+    diags: &mut Diagnostics,
+) -> Option<[Value; N]> {
+    let decoded: Vec<Option<Value>> = values
+        .into_iter()
+        .map(|(v, what)| convert::decode(v, ty, what, diags))
+        .collect();
+    let all: Vec<Value> = decoded.into_iter().collect::<Option<Vec<_>>>()?;
+    all.try_into().ok()
 }
 
 #[tonic::async_trait]
@@ -97,12 +108,18 @@ impl pb::provider_server::Provider for Adapter {
         Ok(Response::new(pb::get_metadata::Response {
             server_capabilities: Some(capabilities()),
             diagnostics: Vec::new(),
-            data_sources: Vec::new(),
+            data_sources: self
+                .engine
+                .data_source_schemas()
+                .map(|(t, _)| pb::get_metadata::DataSourceMetadata {
+                    type_name: t.to_owned(),
+                })
+                .collect(),
             resources: self
-                .resources
-                .keys()
-                .map(|t| pb::get_metadata::ResourceMetadata {
-                    type_name: (*t).to_owned(),
+                .engine
+                .resource_schemas()
+                .map(|(t, _)| pb::get_metadata::ResourceMetadata {
+                    type_name: t.to_owned(),
                 })
                 .collect(),
         }))
@@ -113,13 +130,17 @@ impl pb::provider_server::Provider for Adapter {
         _: Request<pb::get_provider_schema::Request>,
     ) -> Result<Response<pb::get_provider_schema::Response>, Status> {
         Ok(Response::new(pb::get_provider_schema::Response {
-            provider: Some(convert::schema(self.provider.schema())),
+            provider: Some(convert::schema(self.engine.provider_schema())),
             resource_schemas: self
-                .resources
-                .iter()
-                .map(|(t, r)| ((*t).to_owned(), convert::schema(r.schema())))
+                .engine
+                .resource_schemas()
+                .map(|(t, s)| (t.to_owned(), convert::schema(s)))
                 .collect(),
-            data_source_schemas: Default::default(),
+            data_source_schemas: self
+                .engine
+                .data_source_schemas()
+                .map(|(t, s)| (t.to_owned(), convert::schema(s)))
+                .collect(),
             diagnostics: Vec::new(),
             provider_meta: None,
             server_capabilities: Some(capabilities()),
@@ -131,19 +152,19 @@ impl pb::provider_server::Provider for Adapter {
         req: Request<pb::prepare_provider_config::Request>,
     ) -> Result<Response<pb::prepare_provider_config::Response>, Status> {
         let req = req.into_inner();
+        let span = rpc_span("PrepareProviderConfig", Subject::Provider);
         let mut diags = Diagnostics::new();
-        let ty = self.provider.schema().value_type();
-        let config = convert::decode(
-            req.config.as_ref(),
+        let ty = self.engine.provider_schema().value_type();
+        if let Some([config]) = decode_all(
+            [(req.config.as_ref(), "provider configuration")],
             &ty,
-            "provider configuration",
             &mut diags,
-        );
-        if let Some(config) = &config {
+        ) {
             let mut inner = Diagnostics::new();
             guarded(&mut diags, async {
-                self.provider.validate(config, &mut inner)
+                self.engine.validate_provider(&config, &mut inner)
             })
+            .instrument(span)
             .await;
             diags.extend(inner);
         }
@@ -159,19 +180,23 @@ impl pb::provider_server::Provider for Adapter {
         req: Request<pb::validate_resource_type_config::Request>,
     ) -> Result<Response<pb::validate_resource_type_config::Response>, Status> {
         let req = req.into_inner();
+        let t = req.type_name.as_str();
+        let span = rpc_span("ValidateResourceTypeConfig", Subject::Resource(t));
         let mut diags = Diagnostics::new();
-        if let Some(res) = self.resource(&req.type_name, &mut diags) {
-            let ty = res.schema().value_type();
-            if let Some(config) =
-                convert::decode(req.config.as_ref(), &ty, "configuration", &mut diags)
-            {
-                let mut inner = Diagnostics::new();
-                guarded(&mut diags, async {
-                    engine::validate(res.as_ref(), &config, &mut inner)
-                })
-                .await;
-                diags.extend(inner);
-            }
+        if let Some(ty) = self
+            .engine
+            .resource_schema(t, &mut diags)
+            .map(|s| s.value_type())
+            && let Some([config]) =
+                decode_all([(req.config.as_ref(), "configuration")], &ty, &mut diags)
+        {
+            let mut inner = Diagnostics::new();
+            guarded(&mut diags, async {
+                self.engine.validate_resource(t, &config, &mut inner)
+            })
+            .instrument(span)
+            .await;
+            diags.extend(inner);
         }
         Ok(Response::new(pb::validate_resource_type_config::Response {
             diagnostics: convert::diagnostics(diags),
@@ -182,14 +207,25 @@ impl pb::provider_server::Provider for Adapter {
         &self,
         req: Request<pb::validate_data_source_config::Request>,
     ) -> Result<Response<pb::validate_data_source_config::Response>, Status> {
+        let req = req.into_inner();
+        let t = req.type_name.as_str();
+        let span = rpc_span("ValidateDataSourceConfig", Subject::DataSource(t));
         let mut diags = Diagnostics::new();
-        diags.error(
-            "Unknown data source",
-            format!(
-                "This provider has no data source {:?}.",
-                req.get_ref().type_name
-            ),
-        );
+        if let Some(ty) = self
+            .engine
+            .data_source_schema(t, &mut diags)
+            .map(|s| s.value_type())
+            && let Some([config]) =
+                decode_all([(req.config.as_ref(), "configuration")], &ty, &mut diags)
+        {
+            let mut inner = Diagnostics::new();
+            guarded(&mut diags, async {
+                self.engine.validate_data_source(t, &config, &mut inner)
+            })
+            .instrument(span)
+            .await;
+            diags.extend(inner);
+        }
         Ok(Response::new(pb::validate_data_source_config::Response {
             diagnostics: convert::diagnostics(diags),
         }))
@@ -200,23 +236,30 @@ impl pb::provider_server::Provider for Adapter {
         req: Request<pb::upgrade_resource_state::Request>,
     ) -> Result<Response<pb::upgrade_resource_state::Response>, Status> {
         let req = req.into_inner();
+        let t = req.type_name.as_str();
+        let span = rpc_span("UpgradeResourceState", Subject::Resource(t));
         let mut diags = Diagnostics::new();
         let mut upgraded_state = None;
-        if let Some(res) = self.resource(&req.type_name, &mut diags) {
-            let ty = res.schema().value_type();
-            let raw = req.raw_state.unwrap_or_default();
+        if let Some(ty) = self
+            .engine
+            .resource_schema(t, &mut diags)
+            .map(|s| s.value_type())
+        {
+            let raw = req.raw_state.clone().unwrap_or_default();
             if raw.json.is_empty() && !raw.flatmap.is_empty() {
                 diags.error(
                     "Unsupported state format",
                     "This resource's state is in the legacy flatmap format, which this provider never wrote.",
                 );
             } else if raw.json.is_empty() {
-                upgraded_state = convert::encode(&crate::tfvalue::Value::Null, &ty, &mut diags);
+                upgraded_state = convert::encode(&Value::Null, &ty, &mut diags);
             } else {
                 let mut inner = Diagnostics::new();
                 let value = guarded(&mut diags, async {
-                    engine::upgrade(res.as_ref(), req.version, &raw.json, &mut inner)
+                    self.engine
+                        .upgrade_resource(t, req.version, &raw.json, &mut inner)
                 })
+                .instrument(span)
                 .await
                 .flatten();
                 diags.extend(inner);
@@ -236,20 +279,21 @@ impl pb::provider_server::Provider for Adapter {
         req: Request<pb::configure::Request>,
     ) -> Result<Response<pb::configure::Response>, Status> {
         let req = req.into_inner();
+        let span = rpc_span("Configure", Subject::Provider);
         let mut diags = Diagnostics::new();
-        let ty = self.provider.schema().value_type();
-        if let Some(config) = convert::decode(
-            req.config.as_ref(),
+        let ty = self.engine.provider_schema().value_type();
+        if let Some([config]) = decode_all(
+            [(req.config.as_ref(), "provider configuration")],
             &ty,
-            "provider configuration",
             &mut diags,
         ) {
             let mut inner = Diagnostics::new();
             guarded(
                 &mut diags,
-                self.provider
+                self.engine
                     .configure(&config, &req.terraform_version, &mut inner),
             )
+            .instrument(span)
             .await;
             diags.extend(inner);
         }
@@ -263,25 +307,26 @@ impl pb::provider_server::Provider for Adapter {
         req: Request<pb::read_resource::Request>,
     ) -> Result<Response<pb::read_resource::Response>, Status> {
         let req = req.into_inner();
+        let t = req.type_name.as_str();
+        let span = rpc_span("ReadResource", Subject::Resource(t));
         let mut diags = Diagnostics::new();
         let mut new_state = req.current_state.clone();
-        if let Some(res) = self.resource(&req.type_name, &mut diags) {
-            let ty = res.schema().value_type();
-            if let Some(current) =
-                convert::decode(req.current_state.as_ref(), &ty, "current state", &mut diags)
-            {
-                let mut inner = Diagnostics::new();
-                let ctx = self.ctx();
-                if let Some(v) = guarded(
-                    &mut diags,
-                    engine::read(res.as_ref(), &ctx, &current, &mut inner),
-                )
-                .await
-                {
-                    new_state = convert::encode(&v, &ty, &mut diags).or(new_state);
-                }
-                diags.extend(inner);
+        if let Some(ty) = self
+            .engine
+            .resource_schema(t, &mut diags)
+            .map(|s| s.value_type())
+            && let Some([current]) = decode_all(
+                [(req.current_state.as_ref(), "current state")],
+                &ty,
+                &mut diags,
+            )
+        {
+            let mut inner = Diagnostics::new();
+            let read = self.engine.read_resource(t, &current, &mut inner);
+            if let Some(v) = guarded(&mut diags, read).instrument(span).await.flatten() {
+                new_state = convert::encode(&v, &ty, &mut diags).or(new_state);
             }
+            diags.extend(inner);
         }
         Ok(Response::new(pb::read_resource::Response {
             new_state,
@@ -296,34 +341,41 @@ impl pb::provider_server::Provider for Adapter {
         req: Request<pb::plan_resource_change::Request>,
     ) -> Result<Response<pb::plan_resource_change::Response>, Status> {
         let req = req.into_inner();
+        let t = req.type_name.as_str();
+        let span = rpc_span("PlanResourceChange", Subject::Resource(t));
         let mut diags = Diagnostics::new();
         let mut planned_state = None;
         let mut requires_replace = Vec::new();
-        if let Some(res) = self.resource(&req.type_name, &mut diags) {
-            let ty = res.schema().value_type();
-            let prior = convert::decode(req.prior_state.as_ref(), &ty, "prior state", &mut diags);
-            let proposed = convert::decode(
-                req.proposed_new_state.as_ref(),
+        if let Some(ty) = self
+            .engine
+            .resource_schema(t, &mut diags)
+            .map(|s| s.value_type())
+            && let Some([prior, proposed, config]) = decode_all(
+                [
+                    (req.prior_state.as_ref(), "prior state"),
+                    (req.proposed_new_state.as_ref(), "proposed new state"),
+                    (req.config.as_ref(), "configuration"),
+                ],
                 &ty,
-                "proposed new state",
                 &mut diags,
-            );
-            let config = convert::decode(req.config.as_ref(), &ty, "configuration", &mut diags);
-            if let (Some(prior), Some(proposed), Some(config)) = (prior, proposed, config) {
-                let mut inner = Diagnostics::new();
-                let plan = guarded(&mut diags, async {
-                    engine::plan(res.as_ref(), &prior, &proposed, &config, &mut inner)
-                })
-                .await;
-                diags.extend(inner);
-                if let Some(plan) = plan {
-                    planned_state = convert::encode(&plan.planned, &ty, &mut diags);
-                    requires_replace = plan
-                        .requires_replace
-                        .iter()
-                        .map(convert::attribute_path)
-                        .collect();
-                }
+            )
+        {
+            let mut inner = Diagnostics::new();
+            let plan = guarded(&mut diags, async {
+                self.engine
+                    .plan_resource(t, &prior, &proposed, &config, &mut inner)
+            })
+            .instrument(span)
+            .await
+            .flatten();
+            diags.extend(inner);
+            if let Some(plan) = plan {
+                planned_state = convert::encode(&plan.planned, &ty, &mut diags);
+                requires_replace = plan
+                    .requires_replace
+                    .iter()
+                    .map(convert::attribute_path)
+                    .collect();
             }
         }
         Ok(Response::new(pb::plan_resource_change::Response {
@@ -341,25 +393,29 @@ impl pb::provider_server::Provider for Adapter {
         req: Request<pb::apply_resource_change::Request>,
     ) -> Result<Response<pb::apply_resource_change::Response>, Status> {
         let req = req.into_inner();
+        let t = req.type_name.as_str();
+        let span = rpc_span("ApplyResourceChange", Subject::Resource(t));
         let mut diags = Diagnostics::new();
         let mut new_state = req.prior_state.clone();
-        if let Some(res) = self.resource(&req.type_name, &mut diags) {
-            let ty = res.schema().value_type();
-            let prior = convert::decode(req.prior_state.as_ref(), &ty, "prior state", &mut diags);
-            let planned =
-                convert::decode(req.planned_state.as_ref(), &ty, "planned state", &mut diags);
-            if let (Some(prior), Some(planned)) = (prior, planned) {
-                let mut inner = Diagnostics::new();
-                let ctx = self.ctx();
-                let v = guarded(
-                    &mut diags,
-                    engine::apply(res.as_ref(), &ctx, &prior, &planned, &mut inner),
-                )
-                .await;
-                diags.extend(inner);
-                if let Some(v) = v {
-                    new_state = convert::encode(&v, &ty, &mut diags).or(new_state);
-                }
+        if let Some(ty) = self
+            .engine
+            .resource_schema(t, &mut diags)
+            .map(|s| s.value_type())
+            && let Some([prior, planned]) = decode_all(
+                [
+                    (req.prior_state.as_ref(), "prior state"),
+                    (req.planned_state.as_ref(), "planned state"),
+                ],
+                &ty,
+                &mut diags,
+            )
+        {
+            let mut inner = Diagnostics::new();
+            let apply = self.engine.apply_resource(t, &prior, &planned, &mut inner);
+            let v = guarded(&mut diags, apply).instrument(span).await.flatten();
+            diags.extend(inner);
+            if let Some(v) = v {
+                new_state = convert::encode(&v, &ty, &mut diags).or(new_state);
             }
         }
         Ok(Response::new(pb::apply_resource_change::Response {
@@ -375,18 +431,18 @@ impl pb::provider_server::Provider for Adapter {
         req: Request<pb::import_resource_state::Request>,
     ) -> Result<Response<pb::import_resource_state::Response>, Status> {
         let req = req.into_inner();
+        let t = req.type_name.as_str();
+        let span = rpc_span("ImportResourceState", Subject::Resource(t));
         let mut diags = Diagnostics::new();
         let mut imported_resources = Vec::new();
-        if let Some(res) = self.resource(&req.type_name, &mut diags) {
-            let ty = res.schema().value_type();
+        if let Some(ty) = self
+            .engine
+            .resource_schema(t, &mut diags)
+            .map(|s| s.value_type())
+        {
             let mut inner = Diagnostics::new();
-            let ctx = self.ctx();
-            let state = guarded(
-                &mut diags,
-                engine::import(res.as_ref(), &ctx, &req.id, &mut inner),
-            )
-            .await
-            .flatten();
+            let import = self.engine.import_resource(t, &req.id, &mut inner);
+            let state = guarded(&mut diags, import).instrument(span).await.flatten();
             diags.extend(inner);
             if let Some(state) = state
                 && let Some(state) = convert::encode(&state, &ty, &mut diags)
@@ -409,16 +465,28 @@ impl pb::provider_server::Provider for Adapter {
         &self,
         req: Request<pb::read_data_source::Request>,
     ) -> Result<Response<pb::read_data_source::Response>, Status> {
+        let req = req.into_inner();
+        let t = req.type_name.as_str();
+        let span = rpc_span("ReadDataSource", Subject::DataSource(t));
         let mut diags = Diagnostics::new();
-        diags.error(
-            "Unknown data source",
-            format!(
-                "This provider has no data source {:?}.",
-                req.get_ref().type_name
-            ),
-        );
+        let mut state = None;
+        if let Some(ty) = self
+            .engine
+            .data_source_schema(t, &mut diags)
+            .map(|s| s.value_type())
+            && let Some([config]) =
+                decode_all([(req.config.as_ref(), "configuration")], &ty, &mut diags)
+        {
+            let mut inner = Diagnostics::new();
+            let read = self.engine.read_data_source(t, &config, &mut inner);
+            let v = guarded(&mut diags, read).instrument(span).await.flatten();
+            diags.extend(inner);
+            if let Some(v) = v {
+                state = convert::encode(&v, &ty, &mut diags);
+            }
+        }
         Ok(Response::new(pb::read_data_source::Response {
-            state: None,
+            state,
             diagnostics: convert::diagnostics(diags),
             deferred: None,
         }))
@@ -429,7 +497,7 @@ impl pb::provider_server::Provider for Adapter {
         _: Request<pb::stop::Request>,
     ) -> Result<Response<pb::stop::Response>, Status> {
         tracing::info!("Terraform asked to stop: cancelling in-flight operations");
-        self.stop.cancel();
+        self.engine.stop();
         Ok(Response::new(pb::stop::Response {
             error: String::new(),
         }))

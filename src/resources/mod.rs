@@ -1,3 +1,6 @@
-//! The provider's resources.
+//! The provider's resources and data sources, and what they share: the configured data and
+//! the narrow API view they call.
 
+pub mod configured;
 pub mod flow_log_activation;
+pub mod flow_logs;

@@ -49,7 +49,8 @@ fn provider_doc_names_every_argument() {
 fn resource_docs_name_every_attribute() {
     let provider = AlicloudProvider::new();
     assert!(!provider.resources().is_empty());
-    for resource in provider.resources() {
+    for make in provider.resources() {
+        let resource = make();
         let type_name = resource.type_name();
         let short = type_name
             .strip_prefix("alicloud_")

@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::alicloud::{CallOptions, Client, Error, FlowLog};
+use super::from_api;
+use crate::alicloud::{CallOptions, Error, FlowLog};
 use crate::diag::{AttrPath, Diagnostics};
-use crate::tfvalue::{Number, Value};
-
-use super::COMPUTED_STRINGS;
+use crate::resources::flow_logs::FlowLogApi;
+use crate::tfvalue::Value;
 
 /// First look right away, then back off to this: we notice `Active` within about this long.
 const POLL_FIRST: Duration = Duration::from_millis(50);
@@ -76,7 +76,7 @@ async fn pause(interval: &mut Duration, opts: &CallOptions) -> Result<(), bool> 
 
 /// Describes until the flow log leaves the transitional status `while_status`.
 async fn settle(
-    client: &Client,
+    api: &dyn FlowLogApi,
     t: &Target<'_>,
     mut seen: FlowLog,
     while_status: &str,
@@ -91,7 +91,7 @@ async fn settle(
                 Failure::TimedOut(Some(Box::new(seen)))
             });
         }
-        match client.describe_flow_log(t.region, t.id, opts).await {
+        match api.describe(t.region, t.id, opts).await {
             Ok(Some(fl)) => seen = fl,
             Ok(None) => return Err(Failure::NotFound),
             Err(Error::Cancelled) => return Err(Failure::Cancelled(Some(Box::new(seen)))),
@@ -149,7 +149,12 @@ impl Outcome {
 /// Drives the flow log to `goal`: nothing to do if it is there, wait if it is on its way,
 /// otherwise make the call (`ActiveFlowLog` / `DeactiveFlowLog`), look right away and wait. A
 /// status conflict means "look again", not failure; an opposite transition is waited out first.
-pub async fn converge(client: &Client, t: &Target<'_>, goal: Goal, opts: &CallOptions) -> Outcome {
+pub async fn converge(
+    api: &dyn FlowLogApi,
+    t: &Target<'_>,
+    goal: Goal,
+    opts: &CallOptions,
+) -> Outcome {
     let mut out = Outcome {
         last_seen: None,
         changed: false,
@@ -157,7 +162,7 @@ pub async fn converge(client: &Client, t: &Target<'_>, goal: Goal, opts: &CallOp
     };
     // Bounded: each round either finishes or follows a real status change.
     for _ in 0..20 {
-        let fl = match client.describe_flow_log(t.region, t.id, opts).await {
+        let fl = match api.describe(t.region, t.id, opts).await {
             Ok(Some(fl)) => fl,
             Ok(None) => return out.finish(goal.when_gone()),
             Err(e) => return out.finish(Err(e.into())),
@@ -177,8 +182,8 @@ pub async fn converge(client: &Client, t: &Target<'_>, goal: Goal, opts: &CallOp
             return out.finish(Err(Failure::ManagedByLogService));
         } else {
             let call = match goal {
-                Goal::Active => client.active_flow_log(t.region, t.id, opts).await,
-                Goal::Inactive => client.deactive_flow_log(t.region, t.id, opts).await,
+                Goal::Active => api.activate(t.region, t.id, opts).await,
+                Goal::Inactive => api.deactivate(t.region, t.id, opts).await,
             };
             match call {
                 Ok(_) => out.changed = true,
@@ -189,7 +194,7 @@ pub async fn converge(client: &Client, t: &Target<'_>, goal: Goal, opts: &CallOp
                 Err(e) => return out.finish(Err(e.into())),
             }
             // Look right away: with a fast API the change is already done.
-            match client.describe_flow_log(t.region, t.id, opts).await {
+            match api.describe(t.region, t.id, opts).await {
                 Ok(Some(now)) => now,
                 Ok(None) => return out.finish(goal.when_gone()),
                 Err(e) => return out.finish(Err(e.into())),
@@ -198,7 +203,7 @@ pub async fn converge(client: &Client, t: &Target<'_>, goal: Goal, opts: &CallOp
         out.last_seen = Some(fl.clone());
         let settled = if is_transitional(&fl.status) {
             let moving = fl.status.clone();
-            settle(client, t, fl, &moving, opts).await
+            settle(api, t, fl, &moving, opts).await
         } else {
             Ok(fl)
         };
@@ -220,31 +225,23 @@ pub async fn converge(client: &Client, t: &Target<'_>, goal: Goal, opts: &CallOp
 
 /// Describes the flow log, waiting out a transitional status within the options' deadline.
 pub async fn describe_settled(
-    client: &Client,
+    api: &dyn FlowLogApi,
     t: &Target<'_>,
     opts: &CallOptions,
 ) -> Result<Option<FlowLog>, Failure> {
-    let Some(fl) = client.describe_flow_log(t.region, t.id, opts).await? else {
+    let Some(fl) = api.describe(t.region, t.id, opts).await? else {
         return Ok(None);
     };
     if !is_transitional(&fl.status) {
         return Ok(Some(fl));
     }
     let moving = fl.status.clone();
-    match settle(client, t, fl, &moving, opts).await {
+    match settle(api, t, fl, &moving, opts).await {
         Ok(fl) => Ok(Some(fl)),
         // A refresh that cannot wait longer reports what it saw.
         Err(Failure::TimedOut(Some(fl))) => Ok(Some(*fl)),
         Err(Failure::NotFound) => Ok(None),
         Err(f) => Err(f),
-    }
-}
-
-fn text(s: &str) -> Value {
-    if s.is_empty() {
-        Value::Null
-    } else {
-        Value::string(s)
     }
 }
 
@@ -265,25 +262,8 @@ pub fn state_from(fl: &FlowLog, region: &str, base: &Value) -> Value {
         "timeouts".to_owned(),
         keep("timeouts").unwrap_or(Value::Null),
     );
-    obj.insert("status".to_owned(), Value::string(&fl.status));
-    obj.insert(
-        "aggregation_interval".to_owned(),
-        fl.aggregation_interval
-            .map_or(Value::Null, |n| Value::Number(Number::Int(n))),
-    );
-    let values = [
-        &fl.flow_log_name,
-        &fl.description,
-        &fl.resource_type,
-        &fl.resource_id,
-        &fl.traffic_type,
-        &fl.project_name,
-        &fl.log_store_name,
-        &fl.business_status,
-        &fl.creation_time,
-    ];
-    for ((name, _), v) in COMPUTED_STRINGS.iter().zip(values) {
-        obj.insert((*name).to_owned(), text(v));
+    for attr in from_api() {
+        obj.insert(attr.name.to_owned(), (attr.read)(fl));
     }
     Value::Object(obj)
 }

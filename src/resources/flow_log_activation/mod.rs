@@ -5,83 +5,134 @@ use std::time::Duration;
 
 mod lifecycle;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 
-use crate::alicloud::{CallOptions, Client};
+use super::configured::Configured;
+use crate::alicloud::{CallOptions, FlowLog};
 use crate::diag::{AttrPath, Diagnostics};
 use crate::engine;
-use crate::provider::SharedConfig;
 use crate::resource::{Ctx, PlanRequest, Resource};
 use crate::schema::{Attribute, Block, Schema, timeouts_block};
-use crate::tfvalue::{Type, Value};
+use crate::tfvalue::{Number, Type, Value};
 
 pub const TYPE_NAME: &str = "alicloud_vpc_flow_log_activation";
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 
-/// Attributes copied from the API's flow log description.
-pub const COMPUTED_STRINGS: [(&str, &str); 9] = [
-    ("flow_log_name", "Name of the flow log."),
-    ("description", "Description of the flow log."),
-    (
-        "resource_type",
-        "Kind of resource whose traffic is captured: `NetworkInterface`, `VSwitch` or `VPC`.",
-    ),
-    (
-        "resource_id",
-        "ID of the resource whose traffic is captured.",
-    ),
-    (
-        "traffic_type",
-        "Traffic captured: `All`, `Allow` or `Drop`.",
-    ),
-    (
-        "project_name",
-        "Log Service project the flow log delivers to.",
-    ),
-    (
-        "log_store_name",
-        "Log Service Logstore the flow log delivers to.",
-    ),
-    (
-        "business_status",
-        "Billing status of the flow log: `Normal` or `FinancialLocked`.",
-    ),
-    (
-        "creation_time",
-        "When the flow log was created (UTC, as reported by the API).",
-    ),
-];
+/// One attribute copied from the API's description of the flow log: its name, type and
+/// documentation next to the field it is read from, so the schema and the state cannot
+/// disagree about which value goes where.
+pub struct FromApi {
+    pub name: &'static str,
+    pub ty: Type,
+    pub description: &'static str,
+    pub read: fn(&FlowLog) -> Value,
+}
+
+/// Empty text from the API is "not set" in Terraform.
+fn text(s: &str) -> Value {
+    if s.is_empty() {
+        Value::Null
+    } else {
+        Value::string(s)
+    }
+}
+
+/// Every attribute the state takes from the API's description.
+pub fn from_api() -> [FromApi; 11] {
+    let s = |name, description, read| FromApi {
+        name,
+        ty: Type::String,
+        description,
+        read,
+    };
+    [
+        s(
+            "status",
+            "Status of the flow log: `Active` once applied. A flow log deactivated outside Terraform shows here as `Inactive` and is re-activated by the next apply.",
+            |f| Value::string(&f.status),
+        ),
+        FromApi {
+            name: "aggregation_interval",
+            ty: Type::Number,
+            description: "Aggregation interval of the captured traffic, in minutes.",
+            read: |f| {
+                f.aggregation_interval
+                    .map_or(Value::Null, |n| Value::Number(Number::Int(n)))
+            },
+        },
+        s("flow_log_name", "Name of the flow log.", |f| {
+            text(&f.flow_log_name)
+        }),
+        s("description", "Description of the flow log.", |f| {
+            text(&f.description)
+        }),
+        s(
+            "resource_type",
+            "Kind of resource whose traffic is captured: `NetworkInterface`, `VSwitch` or `VPC`.",
+            |f| text(&f.resource_type),
+        ),
+        s(
+            "resource_id",
+            "ID of the resource whose traffic is captured.",
+            |f| text(&f.resource_id),
+        ),
+        s(
+            "traffic_type",
+            "Traffic captured: `All`, `Allow` or `Drop`.",
+            |f| text(&f.traffic_type),
+        ),
+        s(
+            "project_name",
+            "Log Service project the flow log delivers to.",
+            |f| text(&f.project_name),
+        ),
+        s(
+            "log_store_name",
+            "Log Service Logstore the flow log delivers to.",
+            |f| text(&f.log_store_name),
+        ),
+        s(
+            "business_status",
+            "Billing status of the flow log: `Normal` or `FinancialLocked`.",
+            |f| text(&f.business_status),
+        ),
+        s(
+            "creation_time",
+            "When the flow log was created (UTC, as reported by the API).",
+            |f| text(&f.creation_time),
+        ),
+    ]
+}
 
 pub struct FlowLogActivation {
     schema: Schema,
-    configured: SharedConfig,
+}
+
+impl Default for FlowLogActivation {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl FlowLogActivation {
-    pub fn new(configured: SharedConfig) -> Self {
-        FlowLogActivation {
-            schema: schema(),
-            configured,
-        }
+    pub fn new() -> Self {
+        FlowLogActivation { schema: schema() }
     }
 
-    fn provider_region(&self) -> Option<&str> {
-        self.configured.get().and_then(|c| c.region.as_deref())
-    }
-
-    fn client(&self, diags: &mut Diagnostics) -> Option<&Client> {
-        let c = self.configured.get().map(|c| &c.client);
-        if c.is_none() {
-            diags.error(
-                "Provider not configured",
-                "The alicloud provider was not configured before this operation; this is a bug in Terraform or in the provider.",
-            );
-        }
-        c
+    /// The factory the provider registers.
+    pub fn factory() -> Arc<dyn Resource> {
+        Arc::new(Self::new())
     }
 
     /// The flow log a state or plan is about: its own region, else the provider's.
-    fn target(&self, state: &Value, diags: &mut Diagnostics) -> Option<(String, String)> {
+    fn target(
+        &self,
+        configured: &Configured,
+        state: &Value,
+        diags: &mut Diagnostics,
+    ) -> Option<(String, String)> {
         let id = state
             .get("flow_log_id")
             .and_then(Value::as_str)
@@ -90,7 +141,7 @@ impl FlowLogActivation {
         let region = state
             .get("region_id")
             .and_then(Value::as_str)
-            .or_else(|| self.provider_region())
+            .or(configured.region.as_deref())
             .map(str::to_owned);
         match region {
             Some(r) => Some((r, id)),
@@ -135,21 +186,11 @@ fn schema() -> Schema {
             "Whether `terraform destroy` deactivates the flow log (`true`, the default) or only removes it from state (`false`).",
         )
         .with_default(Value::Bool(true)),
-        Attribute::computed(
-            "status",
-            Type::String,
-            "Status of the flow log: `Active` once applied. A flow log deactivated outside Terraform shows here as `Inactive` and is re-activated by the next apply.",
-        ),
-        Attribute::computed(
-            "aggregation_interval",
-            Type::Number,
-            "Aggregation interval of the captured traffic, in minutes.",
-        ),
     ];
     attributes.extend(
-        COMPUTED_STRINGS
-            .iter()
-            .map(|(name, desc)| Attribute::computed(name, Type::String, desc)),
+        from_api()
+            .into_iter()
+            .map(|a| Attribute::computed(a.name, a.ty, a.description)),
     );
     Schema {
         version: 0,
@@ -226,10 +267,12 @@ impl Resource for FlowLogActivation {
                 *slot = id;
             }
             let region_configured = req.config.get("region_id").is_some_and(|v| !v.is_null());
+            let configured = req.ctx.data::<Configured>();
             if !region_configured {
-                match (self.provider_region(), planned.get_mut("region_id")) {
+                let region = configured.and_then(|c| c.region.as_deref());
+                match (region, planned.get_mut("region_id")) {
                     (Some(region), Some(slot)) => *slot = Value::string(region),
-                    (None, _) if !self.configured.get().is_some_and(|c| c.region_pending) => {
+                    (None, _) if !configured.is_some_and(|c| c.region_pending) => {
                         diags.attr_error(
                             AttrPath::attr("region_id"),
                             "No region",
@@ -249,14 +292,20 @@ impl Resource for FlowLogActivation {
     }
 
     async fn create(&self, ctx: &Ctx, planned: &Value, diags: &mut Diagnostics) -> Option<Value> {
-        let client = self.client(diags)?;
-        let (region, id) = self.target(planned, diags)?;
+        let configured = Configured::from_ctx(ctx, diags)?;
+        let (region, id) = self.target(configured, planned, diags)?;
         let opts = call_options(ctx, planned, "create");
         let t = lifecycle::Target {
             region: &region,
             id: &id,
         };
-        let out = lifecycle::converge(client, &t, lifecycle::Goal::Active, &opts).await;
+        let out = lifecycle::converge(
+            configured.flow_logs.as_ref(),
+            &t,
+            lifecycle::Goal::Active,
+            &opts,
+        )
+        .await;
         lifecycle::report(&out, &t, "activate", "create", diags);
         // Once the API accepted the activation the flow log is ours: record it even when the
         // wait failed, so nothing is lost and a later apply converges.
@@ -274,14 +323,20 @@ impl Resource for FlowLogActivation {
         planned: &Value,
         diags: &mut Diagnostics,
     ) -> Option<Value> {
-        let client = self.client(diags)?;
-        let (region, id) = self.target(planned, diags)?;
+        let configured = Configured::from_ctx(ctx, diags)?;
+        let (region, id) = self.target(configured, planned, diags)?;
         let opts = call_options(ctx, planned, "update");
         let t = lifecycle::Target {
             region: &region,
             id: &id,
         };
-        let out = lifecycle::converge(client, &t, lifecycle::Goal::Active, &opts).await;
+        let out = lifecycle::converge(
+            configured.flow_logs.as_ref(),
+            &t,
+            lifecycle::Goal::Active,
+            &opts,
+        )
+        .await;
         lifecycle::report(&out, &t, "activate", "update", diags);
         let status = out.last_seen.as_ref().map(|fl| fl.status.clone());
         match out.result {
@@ -308,10 +363,10 @@ impl Resource for FlowLogActivation {
         if prior.get("deactivate_on_destroy").and_then(Value::as_bool) == Some(false) {
             return;
         }
-        let Some(client) = self.client(diags) else {
+        let Some(configured) = Configured::from_ctx(ctx, diags) else {
             return;
         };
-        let Some((region, id)) = self.target(prior, diags) else {
+        let Some((region, id)) = self.target(configured, prior, diags) else {
             return;
         };
         let opts = call_options(ctx, prior, "delete");
@@ -319,19 +374,25 @@ impl Resource for FlowLogActivation {
             region: &region,
             id: &id,
         };
-        let out = lifecycle::converge(client, &t, lifecycle::Goal::Inactive, &opts).await;
+        let out = lifecycle::converge(
+            configured.flow_logs.as_ref(),
+            &t,
+            lifecycle::Goal::Inactive,
+            &opts,
+        )
+        .await;
         lifecycle::report(&out, &t, "deactivate", "delete", diags);
     }
 
     async fn read(&self, ctx: &Ctx, current: &Value, diags: &mut Diagnostics) -> Option<Value> {
-        let client = self.client(diags)?;
-        let (region, id) = self.target(current, diags)?;
+        let configured = Configured::from_ctx(ctx, diags)?;
+        let (region, id) = self.target(configured, current, diags)?;
         let opts = call_options(ctx, current, "read");
         let t = lifecycle::Target {
             region: &region,
             id: &id,
         };
-        match lifecycle::describe_settled(client, &t, &opts).await {
+        match lifecycle::describe_settled(configured.flow_logs.as_ref(), &t, &opts).await {
             Ok(Some(fl)) => Some(lifecycle::state_from(&fl, &region, current)),
             Ok(None) => None,
             Err(f) => {
@@ -341,14 +402,14 @@ impl Resource for FlowLogActivation {
         }
     }
 
-    async fn import(&self, _ctx: &Ctx, id: &str, diags: &mut Diagnostics) -> Option<Value> {
+    async fn import(&self, ctx: &Ctx, id: &str, diags: &mut Diagnostics) -> Option<Value> {
         let (region, flow_log_id) = match id.split_once(':') {
             Some((r, f)) => (Some(r.trim().to_owned()), f.trim()),
             None => (None, id.trim()),
         };
         let region = region
             .filter(|r| !r.is_empty())
-            .or_else(|| self.provider_region().map(str::to_owned));
+            .or_else(|| ctx.data::<Configured>().and_then(|c| c.region.clone()));
         if !looks_like_flow_log_id(flow_log_id)
             || region.as_deref().is_some_and(|r| !looks_like_region(r))
         {
