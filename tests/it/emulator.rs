@@ -743,7 +743,9 @@ async fn malformed_requests_get_error_documents() {
         400,
     );
     control_error(emu.control("GET", "/nope", None), 404);
-    control_error(emu.control("POST", "/flow-logs", None), 405);
+    // POST /flow-logs is the bulk upsert: an empty body is not a JSON array.
+    control_error(emu.control("POST", "/flow-logs", None), 400);
+    control_error(emu.control("PATCH", "/flow-logs", None), 405);
     control_error(emu.control("PATCH", "/flow-logs/fl-x", None), 405);
     control_error(emu.control("GET", "/flow-logs/fl-x", None), 404);
     control_error(emu.control("GET", "/flow-logs/%ZZ", None), 400);
