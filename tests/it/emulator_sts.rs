@@ -493,3 +493,25 @@ fn bulk_seeding_paging_and_filters_at_scale() {
     );
     assert_error(s, &v, 400, "InvalidParameter");
 }
+
+#[test]
+fn every_flag_in_the_help_is_in_the_readme_table() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_alicloud-vpc-emulator"))
+        .arg("--help")
+        .output()
+        .expect("run alicloud-vpc-emulator --help");
+    let help = String::from_utf8_lossy(&out.stdout);
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md readable");
+    let flags: Vec<&str> = help
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|w| w.starts_with("--") && *w != "--help")
+        .collect();
+    assert!(flags.len() >= 16, "help lists too few flags: {flags:?}");
+    for flag in flags {
+        assert!(
+            readme.contains(&format!("| `{flag} ")),
+            "README table lacks {flag}"
+        );
+    }
+}
