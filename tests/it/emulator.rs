@@ -158,7 +158,9 @@ async fn operations_over_get_and_post_with_immediate_transitions() {
 
 #[tokio::test]
 async fn state_machine_with_a_short_delay() {
-    let emu = Emulator::start(&seed_one("fl-1"), &["--activation-delay", "200ms"]);
+    // Long enough that the probing calls below land before the flow log settles even on a
+    // loaded machine: a DeactiveFlowLog arriving after it would succeed and derail the test.
+    let emu = Emulator::start(&seed_one("fl-1"), &["--activation-delay", "1s"]);
     let args = [("RegionId", "cn-hangzhou"), ("FlowLogId", "fl-1")];
 
     let (s, v) = call(&emu, "POST", "DeactiveFlowLog", &args).await;
@@ -171,7 +173,7 @@ async fn state_machine_with_a_short_delay() {
     if st == "Activating" {
         for action in ["ActiveFlowLog", "DeactiveFlowLog"] {
             let (s, v) = call(&emu, "POST", action, &args).await;
-            // Still racing a 200 ms timer: only check while it is surely not settled.
+            // Still racing the timer: only check while it is surely not settled.
             if status_of(&emu, "fl-1").await == "Activating" {
                 assert_error(s, &v, 400, "IncorrectStatus.flowlog");
             }
@@ -741,7 +743,9 @@ async fn malformed_requests_get_error_documents() {
         400,
     );
     control_error(emu.control("GET", "/nope", None), 404);
-    control_error(emu.control("POST", "/flow-logs", None), 405);
+    // POST /flow-logs is the bulk upsert: an empty body is not a JSON array.
+    control_error(emu.control("POST", "/flow-logs", None), 400);
+    control_error(emu.control("PATCH", "/flow-logs", None), 405);
     control_error(emu.control("PATCH", "/flow-logs/fl-x", None), 405);
     control_error(emu.control("GET", "/flow-logs/fl-x", None), 404);
     control_error(emu.control("GET", "/flow-logs/%ZZ", None), 400);

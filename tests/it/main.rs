@@ -5,6 +5,7 @@ mod client;
 mod credentials;
 mod docs;
 mod emulator;
+mod emulator_sts;
 mod plugin_cli;
 mod plugin_process;
 mod signer;

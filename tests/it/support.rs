@@ -404,3 +404,112 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
         data = data.get(size + 2..).unwrap_or_default();
     }
 }
+
+/// Credentials to sign a call with: the emulator's own, or a temporary key it issued.
+#[derive(Debug, Clone)]
+pub struct Creds {
+    pub id: String,
+    pub secret: String,
+    pub token: Option<String>,
+}
+
+impl Creds {
+    /// The `Credentials` object of an AssumeRole* answer.
+    pub fn from_sts_answer(v: &Value) -> Creds {
+        let c = &v["Credentials"];
+        let text = |k: &str| {
+            c[k].as_str()
+                .unwrap_or_else(|| panic!("Credentials.{k} missing in {v}"))
+                .to_owned()
+        };
+        Creds {
+            id: text("AccessKeyId"),
+            secret: text("AccessKeySecret"),
+            token: Some(text("SecurityToken")),
+        }
+    }
+}
+
+/// STS's API version, served on the emulator's port next to VPC's `2016-04-28`.
+pub const STS_VERSION: &str = "2015-04-01";
+
+impl Emulator {
+    /// The emulator's configured key (and `--security-token`, if any).
+    pub fn creds(&self) -> Creds {
+        Creds {
+            id: self.access_key_id.clone(),
+            secret: self.access_key_secret.clone(),
+            token: self.security_token.clone(),
+        }
+    }
+
+    fn post_form(&self, params: &[(String, String)]) -> (u16, Value) {
+        let r = self.http(
+            "POST",
+            "/",
+            Some("application/x-www-form-urlencoded"),
+            encode_params(params).as_bytes(),
+        );
+        let v = r.json();
+        (r.status, v)
+    }
+
+    /// A signed POST of `action` under API `version` with `creds`.
+    pub fn call_with(
+        &self,
+        creds: &Creds,
+        version: &str,
+        action: &str,
+        extra: &[(&str, &str)],
+    ) -> (u16, Value) {
+        let mut p: Vec<(String, String)> = self
+            .params(action, extra)
+            .into_iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "Version" | "AccessKeyId" | "SecurityToken"))
+            .collect();
+        p.push(("Version".to_owned(), version.to_owned()));
+        p.push(("AccessKeyId".to_owned(), creds.id.clone()));
+        if let Some(t) = &creds.token {
+            p.push(("SecurityToken".to_owned(), t.clone()));
+        }
+        sign_params("POST", &mut p, &creds.secret);
+        self.post_form(&p)
+    }
+
+    /// An unsigned POST, as STS's anonymous AssumeRoleWithOIDC is sent: `Action`, `Version`,
+    /// `Format`, `Timestamp` and `extra`, no key, no signature.
+    pub fn call_anonymous(
+        &self,
+        version: &str,
+        action: &str,
+        extra: &[(&str, &str)],
+    ) -> (u16, Value) {
+        let mut p: Vec<(String, String)> = vec![
+            ("Action".to_owned(), action.to_owned()),
+            ("Version".to_owned(), version.to_owned()),
+            ("Format".to_owned(), "JSON".to_owned()),
+            ("Timestamp".to_owned(), timestamp_now()),
+        ];
+        p.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        self.post_form(&p)
+    }
+
+    /// `GET /_emulator/stats`: `{"calls":{action:n},"throttled":n,"errors":{code:n}}`.
+    pub fn stats(&self) -> Value {
+        let r = self.control("GET", "/stats", None);
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.json()
+    }
+
+    pub fn clear_stats(&self) {
+        let r = self.control("DELETE", "/stats", None);
+        assert_eq!(r.status, 204, "{}", r.body);
+    }
+
+    /// `POST /_emulator/flow-logs` with an array; returns `{"created":n,"updated":n}`.
+    pub fn upsert_many(&self, items: &Value) -> Value {
+        let r = self.control("POST", "/flow-logs", Some(items));
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.json()
+    }
+}

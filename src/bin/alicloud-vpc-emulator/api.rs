@@ -1,4 +1,6 @@
-//! The gateway's checks, in the order the real one applies them, and the three operations.
+//! The gateway's checks, in the order the real one applies them, the dispatch between the two
+//! products served on the port (VPC by `Version=2016-04-28`, STS by `2015-04-01`), and the
+//! three VPC operations; STS's own operations live in `sts`.
 //!
 //! Everything here is synchronous and works on already-decoded parameters; HTTP, bodies and
 //! latency belong to `server`.
@@ -14,11 +16,12 @@ use super::faults::{Faults, TokenBucket};
 use super::regions::is_known_region;
 use super::signature;
 use super::store::{Refusal, Store};
+use super::sts::{self, Issued, Keys, STS_VERSION};
 use super::xml;
 use tfprovider::alicloud::sign::v1 as signer;
 
 pub const API_VERSION: &str = "2016-04-28";
-const HOST_ID: &str = "vpc.aliyuncs.com";
+const VPC_ACTIONS: &[&str] = &["ActiveFlowLog", "DeactiveFlowLog", "DescribeFlowLogs"];
 const TIMESTAMP_WINDOW: TimeDuration = TimeDuration::minutes(15);
 const MAX_PAGE_SIZE: usize = 50;
 
@@ -27,6 +30,44 @@ const MAX_PAGE_SIZE: usize = 50;
 pub enum Format {
     Json,
     Xml,
+}
+
+/// The product a request addresses, chosen by its `Version` as the real gateway routes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Product {
+    Vpc,
+    Sts,
+}
+
+impl Product {
+    fn of_version(version: &str) -> Option<Product> {
+        match version {
+            API_VERSION => Some(Product::Vpc),
+            STS_VERSION => Some(Product::Sts),
+            _ => None,
+        }
+    }
+
+    fn has_action(self, action: &str) -> bool {
+        match self {
+            Product::Vpc => VPC_ACTIONS.contains(&action),
+            Product::Sts => sts::ACTIONS.contains(&action),
+        }
+    }
+
+    fn host_id(self) -> &'static str {
+        match self {
+            Product::Vpc => "vpc.aliyuncs.com",
+            Product::Sts => "sts.aliyuncs.com",
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Product::Vpc => "Vpc",
+            Product::Sts => "Sts",
+        }
+    }
 }
 
 /// A wire error: HTTP status, `Code` and `Message`.
@@ -76,6 +117,8 @@ impl ApiError {
 /// What goes back to the caller, before serialization.
 pub struct Reply {
     pub format: Format,
+    /// Whose `HostId` and troubleshooting link an error carries.
+    pub product: Product,
     pub status: u16,
     pub request_id: String,
     pub action: Option<String>,
@@ -86,6 +129,7 @@ impl Reply {
     pub fn error(format: Format, err: ApiError) -> Reply {
         Reply {
             format,
+            product: Product::Vpc,
             status: err.status,
             request_id: new_request_id(),
             action: None,
@@ -111,12 +155,13 @@ impl Reply {
                 "Error".to_owned(),
                 json!({
                     "RequestId": self.request_id,
-                    "HostId": HOST_ID,
+                    "HostId": self.product.host_id(),
                     "Code": e.code,
                     "Message": e.message,
                     "Recommend": format!(
-                        "https://next.api.aliyun.com/troubleshoot?q={}&product=Vpc&requestId={}",
+                        "https://next.api.aliyun.com/troubleshoot?q={}&product={}&requestId={}",
                         signer::percent_encode(&e.code),
+                        self.product.name(),
                         self.request_id
                     ),
                 }),
@@ -138,6 +183,8 @@ pub fn new_request_id() -> String {
 pub struct State {
     pub store: Store,
     pub faults: Faults,
+    /// Temporary keys issued by the STS actions.
+    pub sts_keys: Keys,
     throttle: Option<TokenBucket>,
     /// Nonce -> when it can no longer be replayed (its request's timestamp leaves the window).
     nonces: HashMap<String, OffsetDateTime>,
@@ -149,6 +196,7 @@ impl State {
         State {
             store,
             faults: Faults::new(config.fail_rate, config.fail_seed),
+            sts_keys: Keys::default(),
             throttle: config
                 .throttle_qps
                 .map(|q| TokenBucket::new(q, Instant::now())),
@@ -172,7 +220,13 @@ impl State {
     }
 }
 
-/// A validated operation.
+/// A validated call of either product.
+enum Call {
+    Vpc(Op),
+    Sts(sts::StsOp),
+}
+
+/// A validated VPC operation.
 enum Op {
     Toggle {
         activate: bool,
@@ -239,9 +293,14 @@ pub fn handle(
 ) -> Reply {
     let format = format_of(params).unwrap_or(Format::Json);
     let action = params.get("Action").cloned();
+    let product = params
+        .get("Version")
+        .and_then(|v| Product::of_version(v))
+        .unwrap_or(Product::Vpc);
     let mut reply = match check_and_run(config, state, method, params) {
         Ok(fields) => Reply {
             format,
+            product,
             status: 200,
             request_id: new_request_id(),
             action: None,
@@ -250,6 +309,7 @@ pub fn handle(
         Err(e) => Reply::error(format, e),
     };
     reply.action = action;
+    reply.product = product;
     reply
 }
 
@@ -259,8 +319,9 @@ fn check_and_run(
     method: &str,
     params: &BTreeMap<String, String>,
 ) -> Result<Map<String, Value>, ApiError> {
-    // Gateway checks: nothing below runs for a request that is not authentic.
-    for name in REQUIRED_COMMON {
+    // Routing first, as the gateway must know the API before it knows whether it needs a
+    // signature: AssumeRoleWithOIDC is anonymous.
+    for name in ["Action", "Version"] {
         if non_empty(params, name).is_none() {
             return Err(ApiError::missing(name));
         }
@@ -269,85 +330,32 @@ fn check_and_run(
     if format_of(params).is_err() {
         return Err(ApiError::invalid("Format"));
     }
-    if get("Version") != API_VERSION {
-        return Err(ApiError::new(
+    let product = Product::of_version(get("Version")).ok_or_else(|| {
+        ApiError::new(
             400,
             "InvalidVersion",
             "Specified parameter Version is not valid.",
-        ));
-    }
-    if get("SignatureMethod") != "HMAC-SHA1" {
-        return Err(ApiError::invalid("SignatureMethod"));
-    }
-    if get("SignatureVersion") != "1.0" {
-        return Err(ApiError::invalid("SignatureVersion"));
-    }
-    if get("AccessKeyId") != config.access_key_id {
-        return Err(ApiError::new(
-            404,
-            "InvalidAccessKeyId.NotFound",
-            "Specified access key is not found.",
-        ));
-    }
-    let pairs = params.iter().map(|(k, v)| (k.as_str(), v.as_str()));
-    if let Err(m) = signature::verify(method, pairs, &config.access_key_secret) {
-        return Err(ApiError::new(
-            400,
-            "SignatureDoesNotMatch",
-            format!(
-                "Specified signature is not matched with our calculation. server string to sign is:{}",
-                m.server_string_to_sign
-            ),
-        ));
-    }
-    if let Some(expected) = &config.security_token {
-        match non_empty(params, "SecurityToken") {
-            None => {
-                return Err(ApiError::new(
-                    400,
-                    "MissingSecurityToken",
-                    "SecurityToken is mandatory for this action.",
-                ));
-            }
-            Some(t) if !signer::signatures_equal(t, expected) => {
-                return Err(ApiError::new(
-                    400,
-                    "InvalidSecurityToken.MismatchWithAccessKey",
-                    "Specified SecurityToken mismatch with the AccessKey.",
-                ));
-            }
-            Some(_) => {}
-        }
-    }
-    let timestamp = PrimitiveDateTime::parse(get("Timestamp"), TIMESTAMP_FORMAT)
-        .map(PrimitiveDateTime::assume_utc)
-        .map_err(|_| {
-            ApiError::new(
-                400,
-                "InvalidTimeStamp.Format",
-                "Specified time stamp or date value is not well formatted.",
-            )
-        })?;
-    let now = OffsetDateTime::now_utc();
-    if (now - timestamp).abs() > TIMESTAMP_WINDOW {
-        return Err(ApiError::new(
-            400,
-            "InvalidTimeStamp.Expired",
-            "Specified time stamp or date value is expired.",
-        ));
-    }
-    if !lock(state).use_nonce(get("SignatureNonce"), timestamp, now) {
-        return Err(ApiError::new(
-            400,
-            "SignatureNonceUsed",
-            "Specified signature nonce was used already.",
-        ));
-    }
-
-    // The product's own parameter checks.
+        )
+    })?;
     let action = get("Action");
-    let op = parse_op(action, params)?;
+    if !product.has_action(action) {
+        return Err(ApiError::action_not_found());
+    }
+    let now = OffsetDateTime::now_utc();
+    if product == Product::Sts && action == "AssumeRoleWithOIDC" {
+        // Anonymous: a stray AccessKeyId or Signature is ignored, like the real service does;
+        // a Timestamp, when sent, must still be sane.
+        if non_empty(params, "Timestamp").is_some() {
+            check_timestamp(get("Timestamp"), now)?;
+        }
+    } else {
+        authenticate(config, state, method, params, now)?;
+    }
 
+    let call = match product {
+        Product::Vpc => Call::Vpc(parse_op(action, params)?),
+        Product::Sts => Call::Sts(sts::parse_op(action, params)?),
+    };
     let mut st = lock(state);
     let instant = Instant::now();
     if let Some(bucket) = st.throttle.as_mut()
@@ -362,7 +370,133 @@ fn check_and_run(
     if let Some(inj) = st.faults.check(action) {
         return Err(ApiError::new(inj.http_status, &inj.code, inj.message));
     }
-    run_op(&mut st, op, config, instant)
+    match call {
+        Call::Vpc(op) => run_op(&mut st, op, config, instant),
+        Call::Sts(op) => sts::run_op(&mut st.sts_keys, op, config, now),
+    }
+}
+
+/// Which credentials a request's AccessKeyId names.
+enum Caller {
+    /// The configured key, with the token it requires if any.
+    Static(Option<String>),
+    Issued(Issued),
+}
+
+/// The signed-request checks: parameters, key, signature, token, timestamp, nonce.
+fn authenticate(
+    config: &EmulatorConfig,
+    state: &std::sync::Mutex<State>,
+    method: &str,
+    params: &BTreeMap<String, String>,
+    now: OffsetDateTime,
+) -> Result<(), ApiError> {
+    for name in REQUIRED_COMMON {
+        if non_empty(params, name).is_none() {
+            return Err(ApiError::missing(name));
+        }
+    }
+    let get = |name: &str| non_empty(params, name).unwrap_or("");
+    if get("SignatureMethod") != "HMAC-SHA1" {
+        return Err(ApiError::invalid("SignatureMethod"));
+    }
+    if get("SignatureVersion") != "1.0" {
+        return Err(ApiError::invalid("SignatureVersion"));
+    }
+    let key_id = get("AccessKeyId");
+    let (secret, caller) = if key_id == config.access_key_id {
+        (
+            config.access_key_secret.clone(),
+            Caller::Static(config.security_token.clone()),
+        )
+    } else {
+        match lock(state).sts_keys.get(key_id) {
+            Some(k) => (k.secret.clone(), Caller::Issued(k.clone())),
+            None => {
+                return Err(ApiError::new(
+                    404,
+                    "InvalidAccessKeyId.NotFound",
+                    "Specified access key is not found.",
+                ));
+            }
+        }
+    };
+    let pairs = params.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+    if let Err(m) = signature::verify(method, pairs, &secret) {
+        return Err(ApiError::new(
+            400,
+            "SignatureDoesNotMatch",
+            format!(
+                "Specified signature is not matched with our calculation. server string to sign is:{}",
+                m.server_string_to_sign
+            ),
+        ));
+    }
+    let mismatch = || {
+        ApiError::new(
+            400,
+            "InvalidSecurityToken.MismatchWithAccessKey",
+            "Specified SecurityToken mismatch with the AccessKey.",
+        )
+    };
+    match (&caller, non_empty(params, "SecurityToken")) {
+        (Caller::Static(None), _) => {}
+        (Caller::Static(Some(_)), None) => {
+            return Err(ApiError::new(
+                400,
+                "MissingSecurityToken",
+                "SecurityToken is mandatory for this action.",
+            ));
+        }
+        (Caller::Static(Some(expected)), Some(t)) => {
+            if !signer::signatures_equal(t, expected) {
+                return Err(mismatch());
+            }
+        }
+        // A temporary key is only half a credential: without its own token it is refused.
+        (Caller::Issued(_), None) => return Err(mismatch()),
+        (Caller::Issued(k), Some(t)) => {
+            if !signer::signatures_equal(t, &k.token) {
+                return Err(mismatch());
+            }
+            if k.is_expired(now) {
+                return Err(ApiError::new(
+                    400,
+                    "InvalidSecurityToken.Expired",
+                    "Specified SecurityToken is expired.",
+                ));
+            }
+        }
+    }
+    let timestamp = check_timestamp(get("Timestamp"), now)?;
+    if !lock(state).use_nonce(get("SignatureNonce"), timestamp, now) {
+        return Err(ApiError::new(
+            400,
+            "SignatureNonceUsed",
+            "Specified signature nonce was used already.",
+        ));
+    }
+    Ok(())
+}
+
+fn check_timestamp(text: &str, now: OffsetDateTime) -> Result<OffsetDateTime, ApiError> {
+    let timestamp = PrimitiveDateTime::parse(text, TIMESTAMP_FORMAT)
+        .map(PrimitiveDateTime::assume_utc)
+        .map_err(|_| {
+            ApiError::new(
+                400,
+                "InvalidTimeStamp.Format",
+                "Specified time stamp or date value is not well formatted.",
+            )
+        })?;
+    if (now - timestamp).abs() > TIMESTAMP_WINDOW {
+        return Err(ApiError::new(
+            400,
+            "InvalidTimeStamp.Expired",
+            "Specified time stamp or date value is expired.",
+        ));
+    }
+    Ok(timestamp)
 }
 
 fn lock(state: &std::sync::Mutex<State>) -> std::sync::MutexGuard<'_, State> {

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::EmulatorError;
+use super::sts;
 
 pub const USAGE: &str = "\
 alicloud-vpc-emulator: a local stand-in for the Alibaba Cloud VPC flow-log API
@@ -24,6 +25,18 @@ OPTIONS:
     --fail-rate P               share of calls answered 503 ServiceUnavailable [default: 0]
     --fail-seed N               seed of the --fail-rate random sequence [default: 0]
     --latency DUR               delay before every API answer [default: 0]
+
+STS (Version 2015-04-01, same port):
+    --sts-role-arn ARN          a role AssumeRole* may assume; repeat or comma-separate
+                                [default: any well-formed role ARN]
+    --sts-external-id ID        ExternalId AssumeRole must carry [default: none required]
+    --sts-oidc-provider-arn ARN the only OIDCProviderArn accepted [default: any well-formed]
+    --sts-oidc-token TOKEN      the only OIDCToken accepted [default: any]
+    --sts-oidc-expired-token TOKEN
+                                an OIDCToken answered as expired; repeatable
+    --sts-credential-lifetime DUR
+                                cap on the life of issued STS keys, e.g. 2s
+                                [default: the requested DurationSeconds]
     -h, --help                  print this help
 
 DUR is a number with a unit: 0, 250ms, 1s, 1.5s, 2m, 1h.
@@ -42,6 +55,13 @@ pub struct EmulatorConfig {
     pub fail_rate: f64,
     pub fail_seed: u64,
     pub latency: Duration,
+    /// Roles AssumeRole and AssumeRoleWithOIDC may assume; empty accepts any well-formed ARN.
+    pub sts_role_arns: Vec<String>,
+    pub sts_external_id: Option<String>,
+    pub sts_oidc_provider_arn: Option<String>,
+    pub sts_oidc_token: Option<String>,
+    pub sts_oidc_expired_tokens: Vec<String>,
+    pub sts_credential_lifetime: Option<Duration>,
 }
 
 impl Default for EmulatorConfig {
@@ -57,6 +77,12 @@ impl Default for EmulatorConfig {
             fail_rate: 0.0,
             fail_seed: 0,
             latency: Duration::ZERO,
+            sts_role_arns: Vec::new(),
+            sts_external_id: None,
+            sts_oidc_provider_arn: None,
+            sts_oidc_token: None,
+            sts_oidc_expired_tokens: Vec::new(),
+            sts_credential_lifetime: None,
         }
     }
 }
@@ -64,12 +90,14 @@ impl Default for EmulatorConfig {
 /// What the command line asks for.
 #[derive(Debug, Clone)]
 pub enum Command {
-    Run(EmulatorConfig),
+    // Boxed: the configuration is large and `Help` is not.
+    Run(Box<EmulatorConfig>),
     Help,
 }
 
 /// Parses the arguments after the program name; `--flag value` and `--flag=value` both work,
-/// and a repeated flag keeps its last value so wrappers can append overrides.
+/// and a repeated flag keeps its last value so wrappers can append overrides, except the list
+/// flags (`--sts-role-arn`, `--sts-oidc-expired-token`), which accumulate.
 pub fn parse_args<I>(args: I) -> Result<Command, EmulatorError>
 where
     I: IntoIterator<Item = OsString>,
@@ -102,6 +130,12 @@ where
             "--fail-rate",
             "--fail-seed",
             "--latency",
+            "--sts-role-arn",
+            "--sts-external-id",
+            "--sts-oidc-provider-arn",
+            "--sts-oidc-token",
+            "--sts-oidc-expired-token",
+            "--sts-credential-lifetime",
         ];
         if !known.contains(&flag.as_str()) {
             return Err(usage(format!("unknown option '{flag}'")));
@@ -145,10 +179,35 @@ where
                     .parse()
                     .map_err(|_| bad("expected a non-negative integer"))?
             }
+            "--sts-role-arn" => {
+                for arn in value.split(',').map(str::trim).filter(|a| !a.is_empty()) {
+                    if sts::parse_role_arn(arn).is_none() {
+                        return Err(bad("expected acs:ram::<account id>:role/<name>"));
+                    }
+                    config.sts_role_arns.push(arn.to_owned());
+                }
+            }
+            "--sts-external-id" if value.is_empty() => return Err(bad("must not be empty")),
+            "--sts-external-id" => config.sts_external_id = Some(value),
+            "--sts-oidc-provider-arn" if sts::parse_oidc_provider_arn(&value).is_none() => {
+                return Err(bad("expected acs:ram::<account id>:oidc-provider/<name>"));
+            }
+            "--sts-oidc-provider-arn" => config.sts_oidc_provider_arn = Some(value),
+            "--sts-oidc-token" if value.is_empty() => return Err(bad("must not be empty")),
+            "--sts-oidc-token" => config.sts_oidc_token = Some(value),
+            "--sts-oidc-expired-token" if value.is_empty() => {
+                return Err(bad("must not be empty"));
+            }
+            "--sts-oidc-expired-token" => config.sts_oidc_expired_tokens.push(value),
+            "--sts-credential-lifetime" => match parse_duration(&value) {
+                Ok(d) if !d.is_zero() => config.sts_credential_lifetime = Some(d),
+                Ok(_) => return Err(bad("must be longer than 0")),
+                Err(e) => return Err(bad(&e)),
+            },
             _ => return Err(usage(format!("unknown option '{flag}'"))),
         }
     }
-    Ok(Command::Run(config))
+    Ok(Command::Run(Box::new(config)))
 }
 
 /// `0`, `250ms`, `1s`, `1.5s`, `2m`, `1h`. A bare number is only accepted for zero, where the
@@ -228,6 +287,36 @@ mod tests {
         assert_eq!(c.fail_seed, 7);
         assert_eq!(c.security_token.as_deref(), Some("tok"));
         assert!(matches!(parse(&["--help"]), Ok(Command::Help)));
+    }
+
+    #[test]
+    fn sts_flags() {
+        let Ok(Command::Run(c)) = parse(&[
+            "--sts-role-arn",
+            "acs:ram::123:role/a,acs:ram::123:role/b",
+            "--sts-role-arn=acs:ram::456:role/c",
+            "--sts-oidc-expired-token",
+            "old1",
+            "--sts-oidc-expired-token",
+            "old2",
+            "--sts-credential-lifetime",
+            "2s",
+            "--sts-oidc-provider-arn",
+            "acs:ram::123:oidc-provider/gh",
+        ]) else {
+            panic!("valid STS args rejected")
+        };
+        assert_eq!(c.sts_role_arns.len(), 3);
+        assert_eq!(c.sts_oidc_expired_tokens, ["old1", "old2"]);
+        assert_eq!(c.sts_credential_lifetime, Some(Duration::from_secs(2)));
+        for args in [
+            &["--sts-role-arn", "arn:aws:iam::1:role/x"][..],
+            &["--sts-oidc-provider-arn", "acs:ram::1:role/x"],
+            &["--sts-credential-lifetime", "0"],
+            &["--sts-external-id", ""],
+        ] {
+            assert!(parse(args).is_err(), "{args:?} accepted");
+        }
     }
 
     #[test]

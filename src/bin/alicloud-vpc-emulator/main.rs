@@ -3,9 +3,10 @@
 //! as Alibaba Cloud. It signs and checks with the provider library's own signer.
 //!
 //! `config` turns the command line into an [`EmulatorConfig`]; `server` owns HTTP and the
-//! `/_emulator/` controls; `api` is the gateway's checks and the three operations; `store` is
-//! the flow logs and their state machine; `signature`, `params`, `regions`, `faults` and `xml`
-//! are leaves with no knowledge of HTTP. This file: arguments, the error type, exit codes.
+//! `/_emulator/` controls; `api` is the gateway's checks, the VPC/STS dispatch and the three
+//! VPC operations; `sts` is the STS actions and the keys they issue; `store` is the flow logs
+//! and their state machine; `signature`, `params`, `regions`, `faults` and `xml` are leaves
+//! with no knowledge of HTTP. This file: arguments, the error type, exit codes.
 
 fn main() {
     let config = match parse_args(std::env::args_os().skip(1)) {
@@ -15,7 +16,7 @@ fn main() {
             let _ = writeln!(std::io::stdout(), "{USAGE}");
             return;
         }
-        Ok(Command::Run(config)) => config,
+        Ok(Command::Run(config)) => *config,
         Err(e) => {
             eprintln!("alicloud-vpc-emulator: {e}\nTry 'alicloud-vpc-emulator --help'.");
             std::process::exit(e.exit_code());
@@ -50,6 +51,7 @@ mod regions;
 mod server;
 mod signature;
 mod store;
+mod sts;
 mod xml;
 
 use std::net::SocketAddr;

@@ -1,5 +1,5 @@
-//! HTTP for the emulator: the API endpoint at `/`, the unsigned `/_emulator/` test controls,
-//! the request log, and the rules every malformed request falls under (bounded bodies, a read
+//! HTTP for the emulator: the API endpoint at `/` (VPC and STS), the unsigned `/_emulator/`
+//! test controls, the request log and call counters, and the rules every malformed request falls under (bounded bodies, a read
 //! deadline, an error document instead of a crash).
 
 use std::collections::{BTreeMap, VecDeque};
@@ -34,7 +34,43 @@ struct App {
     config: EmulatorConfig,
     state: Mutex<State>,
     requests: Mutex<VecDeque<Value>>,
+    stats: Mutex<Stats>,
 }
+
+/// Counters for `/_emulator/stats`: what a benchmark of thousands of calls needs, without
+/// fetching (or the emulator keeping) every request.
+#[derive(Default)]
+struct Stats {
+    calls: BTreeMap<String, u64>,
+    errors: BTreeMap<String, u64>,
+    throttled: u64,
+}
+
+impl Stats {
+    fn record(&mut self, reply: &Reply) {
+        if let Some(action) = &reply.action {
+            *self.calls.entry(action.clone()).or_default() += 1;
+        }
+        if let Some(code) = reply.code() {
+            *self.errors.entry(code.to_owned()).or_default() += 1;
+            if code.starts_with("Throttling") || code == "Rejected.Throttling" {
+                self.throttled += 1;
+            }
+        }
+    }
+
+    fn to_json(&self) -> Value {
+        json!({
+            "calls": self.calls,
+            "throttled": self.throttled,
+            "errors": self.errors,
+        })
+    }
+}
+
+/// Parameters never written to the request log: the signature is noise in assertions, the
+/// rest are secrets a CI log must not show.
+const REDACTED: &[&str] = &["SecurityToken", "OIDCToken", "AccessKeySecret"];
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
@@ -83,6 +119,7 @@ pub async fn bind(config: EmulatorConfig) -> Result<Bound, EmulatorError> {
         state: Mutex::new(State::new(store, &config)),
         config,
         requests: Mutex::new(VecDeque::new()),
+        stats: Mutex::new(Stats::default()),
     });
     Ok(Bound {
         listener,
@@ -229,6 +266,7 @@ async fn api_request(app: &App, req: Request) -> Response {
         "api request"
     );
     log_request(app, &method, &path, &params, &reply);
+    lock(&app.stats).record(&reply);
     let mut resp = text_response(reply.status, body, content_type);
     if let Ok(v) = HeaderValue::from_str(&reply.request_id) {
         resp.headers_mut().insert("x-acs-request-id", v);
@@ -243,12 +281,11 @@ fn log_request(
     params: &BTreeMap<String, String>,
     reply: &Reply,
 ) {
-    // Signatures are noise in assertions and tokens are secrets: neither is kept.
     let logged: serde_json::Map<String, Value> = params
         .iter()
         .filter(|(k, _)| k.as_str() != "Signature")
         .map(|(k, v)| {
-            let v = if k == "SecurityToken" {
+            let v = if REDACTED.contains(&k.as_str()) {
                 "<redacted>"
             } else {
                 v.as_str()
@@ -325,6 +362,27 @@ async fn controls(app: &App, req: Request) -> Response {
                 200,
                 &Value::from(lock(&app.state).store.all(Instant::now())),
             ),
+            // Bulk creation for benchmarks: one request and one lock for thousands of flow logs.
+            Method::POST => {
+                let body = match json_body(req).await {
+                    Ok(b) => b,
+                    Err(resp) => return resp,
+                };
+                match lock(&app.state).store.upsert_many(&body, Instant::now()) {
+                    Ok((created, updated)) => {
+                        json_response(200, &json!({"created": created, "updated": updated}))
+                    }
+                    Err(e) => control_error(400, e.to_string()),
+                }
+            }
+            _ => not_allowed(),
+        },
+        "/stats" => match method {
+            Method::GET => json_response(200, &lock(&app.stats).to_json()),
+            Method::DELETE => {
+                *lock(&app.stats) = Stats::default();
+                no_content()
+            }
             _ => not_allowed(),
         },
         "/requests" => match method {

@@ -101,6 +101,19 @@ impl Entry {
         }
     }
 
+    /// Takes every field of `patch`; a status given here never settles by itself.
+    fn merge(&mut self, patch: &Map<String, Value>, status: Option<Status>) {
+        for (k, v) in patch {
+            if k != "Status" {
+                self.fields.insert(k.clone(), v.clone());
+            }
+        }
+        if let Some(s) = status {
+            self.status = s;
+            self.settles_at = None;
+        }
+    }
+
     fn to_value(&self) -> Value {
         let mut m = self.fields.clone();
         m.insert("Status".to_owned(), Value::from(self.status.as_str()));
@@ -189,34 +202,73 @@ fn defaults(id: &str) -> Map<String, Value> {
 impl Store {
     /// Builds the store from the seed's array; every entry needs a unique `FlowLogId`.
     pub fn from_seed(seed: &Value) -> Result<Store, EmulatorError> {
-        let Some(items) = seed.as_array() else {
+        let mut store = Store::default();
+        store.upsert_many(seed, Instant::now())?;
+        Ok(store)
+    }
+
+    /// Creates or merges every flow log of a JSON array (the seed file's shape), all or
+    /// nothing: a bad entry leaves the store as it was. Returns (created, updated).
+    pub fn upsert_many(
+        &mut self,
+        items: &Value,
+        now: Instant,
+    ) -> Result<(usize, usize), EmulatorError> {
+        let Some(items) = items.as_array() else {
             return Err(EmulatorError::FlowLog(
                 "expected a JSON array of flow log objects".to_owned(),
             ));
         };
-        let mut store = Store::default();
-        let now = Instant::now();
+        let mut checked = Vec::with_capacity(items.len());
+        let mut seen = std::collections::HashSet::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
-            let at = |e: EmulatorError| EmulatorError::FlowLog(format!("entry {i}: {e}"));
+            let at = |msg: String| EmulatorError::FlowLog(format!("entry {i}: {msg}"));
             let Some(obj) = item.as_object() else {
-                return Err(at(EmulatorError::FlowLog("not a JSON object".to_owned())));
+                return Err(at("not a JSON object".to_owned()));
             };
             let id = match obj.get("FlowLogId") {
-                Some(Value::String(id)) if !id.is_empty() => id.clone(),
-                _ => {
-                    return Err(at(EmulatorError::FlowLog(
-                        "FlowLogId (a non-empty string) is required".to_owned(),
-                    )));
+                Some(Value::String(id)) if !id.is_empty() => id.as_str(),
+                _ => return Err(at("FlowLogId (a non-empty string) is required".to_owned())),
+            };
+            if !seen.insert(id) {
+                return Err(at(format!("duplicate FlowLogId {id}")));
+            }
+            let status = validate(obj).map_err(|e| at(e.to_string()))?;
+            checked.push((id, obj, status));
+        }
+        self.settle(now);
+        // One index instead of a scan per entry: bulk loads of thousands stay linear.
+        let mut index: std::collections::HashMap<String, usize> = self
+            .entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.id().to_owned(), i))
+            .collect();
+        let (mut created, mut updated) = (0, 0);
+        for (id, obj, status) in checked {
+            let i = match index.get(id) {
+                Some(&i) => {
+                    updated += 1;
+                    i
+                }
+                None => {
+                    created += 1;
+                    self.push_default(id);
+                    index.insert(id.to_owned(), self.entries.len() - 1);
+                    self.entries.len() - 1
                 }
             };
-            if store.position(&id).is_some() {
-                return Err(at(EmulatorError::FlowLog(format!(
-                    "duplicate FlowLogId {id}"
-                ))));
-            }
-            store.upsert(&id, obj, now).map_err(at)?;
+            self.entries[i].merge(obj, status);
         }
-        Ok(store)
+        Ok((created, updated))
+    }
+
+    fn push_default(&mut self, id: &str) {
+        self.entries.push(Entry {
+            fields: defaults(id),
+            status: Status::Inactive,
+            settles_at: None,
+        });
     }
 
     fn position(&self, id: &str) -> Option<usize> {
@@ -263,24 +315,12 @@ impl Store {
         let (index, created) = match self.position(id) {
             Some(i) => (i, false),
             None => {
-                self.entries.push(Entry {
-                    fields: defaults(id),
-                    status: Status::Inactive,
-                    settles_at: None,
-                });
+                self.push_default(id);
                 (self.entries.len() - 1, true)
             }
         };
         let entry = &mut self.entries[index];
-        for (k, v) in patch {
-            if k != "Status" {
-                entry.fields.insert(k.clone(), v.clone());
-            }
-        }
-        if let Some(s) = status {
-            entry.status = s;
-            entry.settles_at = None;
-        }
+        entry.merge(patch, status);
         Ok((entry.to_value(), created))
     }
 
@@ -401,6 +441,25 @@ mod tests {
         ] {
             assert!(Store::from_seed(&seed).is_err(), "{seed} accepted");
         }
+    }
+
+    #[test]
+    fn bulk_upsert_is_all_or_nothing_and_keeps_order() {
+        let mut s = Store::from_seed(&json!([{"FlowLogId": "fl-0"}])).unwrap_or_default();
+        let now = Instant::now();
+        let items: Vec<Value> = (0..3000)
+            .map(|i| json!({"FlowLogId": format!("fl-{i}"), "FlowLogName": "bulk"}))
+            .collect();
+        assert_eq!(
+            s.upsert_many(&Value::from(items), now).ok(),
+            Some((2999, 1))
+        );
+        let (total, page) = s.describe("cn-hangzhou", &[("FlowLogName", "bulk")], 2, 50, now);
+        assert_eq!(total, 3000);
+        assert_eq!(page[0]["FlowLogId"], "fl-50");
+        let bad = json!([{"FlowLogId": "fl-new"}, {"FlowLogId": "fl-x", "Status": "On"}]);
+        assert!(s.upsert_many(&bad, now).is_err());
+        assert!(s.get("fl-new", now).is_none());
     }
 
     #[test]
