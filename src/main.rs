@@ -64,8 +64,12 @@ fn main() -> ExitCode {
     let provider = Arc::new(tfprovider::provider::AlicloudProvider::new());
     let engine = Arc::new(tfprovider::engine::Engine::new(provider));
     let result = runtime.block_on(server::serve(tfprovider::protocol::service(engine), opts));
+    // Whatever is still running (a lingering connection, a request Terraform gave up on) ends
+    // with the process: go-plugin waits for our exit.
+    runtime.shutdown_timeout(std::time::Duration::ZERO);
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(ended) if ended.is_failure() => ExitCode::FAILURE,
+        Ok(_) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("terraform-provider-alicloud: {e}");
             ExitCode::FAILURE

@@ -609,11 +609,11 @@ mod tests {
         );
         assert!(matches!(
             c.describe_flow_log("cn-hangzhou", " ", &opts()).await,
-            Err(Error::Config(_))
+            Err(Error::InvalidRequest(_))
         ));
         assert!(matches!(
             c.active_flow_log("", "fl-1", &opts()).await,
-            Err(Error::Config(_))
+            Err(Error::InvalidRequest(_))
         ));
     }
 

@@ -122,9 +122,13 @@ pub enum Error {
     Cancelled,
     #[error(transparent)]
     Credentials(#[from] CredentialsError),
-    /// The provider configuration cannot work (bad endpoint, bad region, bad rate).
+    /// The provider configuration cannot work (bad endpoint, bad rate, bad timeouts).
     #[error("invalid provider configuration: {0}")]
     Config(String),
+    /// One call's own input cannot be sent (an empty ID, a region that is not a region ID):
+    /// the resource's or data source's input, not the provider's.
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
 }
 
 /// An error and its causes on one line, each cause once (reqwest repeats the URL).
@@ -194,7 +198,10 @@ impl Error {
             }
             Error::Transport { retryable, .. } => *retryable,
             Error::Timeout { .. } => true,
-            Error::Cancelled | Error::Credentials(_) | Error::Config(_) => false,
+            Error::Cancelled
+            | Error::Credentials(_)
+            | Error::Config(_)
+            | Error::InvalidRequest(_) => false,
         }
     }
 

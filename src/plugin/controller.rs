@@ -1,9 +1,7 @@
 //! go-plugin's `GRPCController`: Terraform's goodbye. Answering and exiting at once spares
 //! every plugin start go-plugin's 2 s grace period before it kills us.
 
-use std::sync::Arc;
-
-use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
 mod pb {
@@ -13,12 +11,12 @@ mod pb {
 pub use pb::grpc_controller_server::GrpcControllerServer as ControllerServer;
 
 pub struct Controller {
-    shutdown: Arc<Notify>,
+    shutdown: CancellationToken,
     debug: bool,
 }
 
 impl Controller {
-    pub fn new(shutdown: Arc<Notify>, debug: bool) -> Self {
+    pub fn new(shutdown: CancellationToken, debug: bool) -> Self {
         Controller { shutdown, debug }
     }
 }
@@ -29,7 +27,7 @@ impl pb::grpc_controller_server::GrpcController for Controller {
         // A debug-mode provider outlives the Terraform runs attached to it.
         if !self.debug {
             tracing::debug!("Terraform asked us to shut down");
-            self.shutdown.notify_one();
+            self.shutdown.cancel();
         }
         Ok(Response::new(pb::Empty {}))
     }

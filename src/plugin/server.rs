@@ -5,15 +5,15 @@ use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::ops::RangeInclusive;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
+use tokio_util::sync::CancellationToken;
 use tonic::transport::server::Connected;
 
 use super::controller::{Controller, ControllerServer};
@@ -42,8 +42,27 @@ pub enum ServeError {
     Grpc(#[from] tonic::transport::Error),
 }
 
-/// Serves `provider` until Terraform asks us to shut down (or, in debug mode, until Ctrl-C).
-pub async fn serve(provider: ProviderService, opts: ServeOptions) -> Result<(), ServeError> {
+/// Why serving ended; `main` turns it into the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// Terraform said goodbye (`GRPCController/Shutdown`).
+    Shutdown,
+    /// Ctrl-C in debug mode, where no Terraform is in charge.
+    Interrupted,
+    /// Terraform went away without shutting us down.
+    ParentGone,
+}
+
+impl Ended {
+    /// Whether the process should report failure.
+    pub fn is_failure(self) -> bool {
+        self == Ended::ParentGone
+    }
+}
+
+/// Serves `provider` until Terraform asks us to shut down (or, in debug mode, until Ctrl-C),
+/// and says why it stopped.
+pub async fn serve(provider: ProviderService, opts: ServeOptions) -> Result<Ended, ServeError> {
     let listener = bind(opts.port_range.clone()).await?;
     let addr = listener
         .local_addr()
@@ -62,7 +81,7 @@ pub async fn serve(provider: ProviderService, opts: ServeOptions) -> Result<(), 
         _ => (None, None),
     };
 
-    let shutdown = Arc::new(Notify::new());
+    let shutdown = CancellationToken::new();
     if opts.debug {
         print_reattach(addr);
     } else {
@@ -77,9 +96,10 @@ pub async fn serve(provider: ProviderService, opts: ServeOptions) -> Result<(), 
     }
     tracing::debug!(%addr, tls = acceptor.is_some(), "plugin serving");
 
-    ignore_interrupts(opts.debug, shutdown.clone());
+    let (end_tx, mut ended) = mpsc::channel::<Ended>(2);
+    ignore_interrupts(opts.debug, end_tx.clone());
     if let Some(parent) = opts.parent_pid.filter(|_| !opts.debug) {
-        watch_parent(parent);
+        watch_parent(parent, end_tx);
     }
 
     let (tx, rx) = mpsc::channel::<Result<Conn, io::Error>>(16);
@@ -94,24 +114,25 @@ pub async fn serve(provider: ProviderService, opts: ServeOptions) -> Result<(), 
     let incoming = tokio_stream::wrappers::ReceiverStream::new(rx);
     let signal = {
         let shutdown = shutdown.clone();
-        async move {
-            shutdown.notified().await;
-            // Give in-flight answers (the Shutdown reply itself) a moment, then stop for good
-            // even if a connection lingers: go-plugin waits for our exit.
-            tokio::spawn(async {
-                tokio::time::sleep(Duration::from_millis(500)).await;
-                std::process::exit(0);
-            });
-        }
+        async move { shutdown.cancelled().await }
     };
-    tonic::transport::Server::builder()
+    let server = tonic::transport::Server::builder()
         .tcp_nodelay(true)
         .add_service(health)
         .add_service(controller)
         .add_service(provider)
-        .serve_with_incoming_shutdown(incoming, signal)
-        .await?;
-    Ok(())
+        .serve_with_incoming_shutdown(incoming, signal);
+    // Give in-flight answers (the Shutdown reply itself) a moment to leave, then stop for good
+    // even if a connection lingers: go-plugin waits for our exit.
+    let grace = async {
+        shutdown.cancelled().await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    tokio::select! {
+        r = server => r.map(|()| Ended::Shutdown).map_err(ServeError::from),
+        () = grace => Ok(Ended::Shutdown),
+        Some(reason) = ended.recv() => Ok(reason),
+    }
 }
 
 async fn bind(range: Option<RangeInclusive<u16>>) -> Result<TcpListener, ServeError> {
@@ -179,14 +200,14 @@ async fn accept_loop(
 
 /// Terraform forwards Ctrl-C as the `Stop` RPC; the signal itself must not kill us mid-apply.
 /// In debug mode there is no Terraform in charge, so Ctrl-C ends the process.
-fn ignore_interrupts(debug: bool, shutdown: Arc<Notify>) {
+fn ignore_interrupts(debug: bool, ended: mpsc::Sender<Ended>) {
     use tokio::signal::unix::{SignalKind, signal};
     if let Ok(mut sigint) = signal(SignalKind::interrupt()) {
         tokio::spawn(async move {
             while sigint.recv().await.is_some() {
                 if debug {
-                    shutdown.notify_one();
-                    std::process::exit(0);
+                    let _ = ended.send(Ended::Interrupted).await;
+                    return;
                 }
                 tracing::debug!("ignoring SIGINT; waiting for Terraform's Stop");
             }
@@ -195,14 +216,15 @@ fn ignore_interrupts(debug: bool, shutdown: Arc<Notify>) {
 }
 
 /// Terraform killed with -9 never calls Shutdown; once we are re-parented, nobody will.
-fn watch_parent(parent: u32) {
+fn watch_parent(parent: u32, ended: mpsc::Sender<Ended>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_millis(200));
         loop {
             tick.tick().await;
             if std::os::unix::process::parent_id() != parent {
                 tracing::warn!("Terraform went away without shutting us down; exiting");
-                std::process::exit(1);
+                let _ = ended.send(Ended::ParentGone).await;
+                return;
             }
         }
     });

@@ -104,11 +104,6 @@ impl Value {
         Value::Unknown(Unknown::default())
     }
 
-    /// Null of any type (the type is not stored; it is here for readability at call sites).
-    pub fn null_of(_ty: &Type) -> Value {
-        Value::Null
-    }
-
     /// A known integer.
     pub fn int(i: i64) -> Value {
         Value::Number(Number::Int(i))

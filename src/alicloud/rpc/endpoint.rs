@@ -65,12 +65,12 @@ impl Endpoint {
                 if let Some(region_id) = region_id
                     && !is_valid_region_id(region_id)
                 {
-                    return Err(Error::Config(format!(
+                    return Err(Error::InvalidRequest(format!(
                         "{region_id:?} is not a valid region id (expected something like cn-hangzhou)"
                     )));
                 }
                 Url::parse(&format!("{scheme}://{}/", host(region_id)))
-                    .map_err(|e| Error::Config(format!("region {region_id:?}: {e}")))
+                    .map_err(|e| Error::InvalidRequest(format!("region {region_id:?}: {e}")))
             }
         }
     }
@@ -183,7 +183,10 @@ mod tests {
             "-a",
             "a b",
         ] {
-            assert!(matches!(e.url_for(Some(r)), Err(Error::Config(_))), "{r:?}");
+            assert!(
+                matches!(e.url_for(Some(r)), Err(Error::InvalidRequest(_))),
+                "{r:?}"
+            );
         }
     }
 

@@ -13,7 +13,7 @@ use crate::alicloud::rpc::{CallOptions, Request};
 fn required<'a>(name: &str, value: &'a str) -> Result<&'a str, Error> {
     let v = value.trim();
     if v.is_empty() {
-        Err(Error::Config(format!("{name} must not be empty")))
+        Err(Error::InvalidRequest(format!("{name} must not be empty")))
     } else {
         Ok(v)
     }
