@@ -3,6 +3,7 @@
 mod activation;
 mod client;
 mod credentials;
+mod dist;
 mod docs;
 mod emulator;
 mod emulator_sts;
