@@ -1,55 +1,12 @@
 //! Diagnostics as values: errors and warnings with an optional attribute path, so Terraform
 //! points at the configuration line. Every layer reports through these; none panics.
 
-use std::fmt;
+pub use crate::path::{AttrPath, PathStep};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Severity {
     Error,
     Warning,
-}
-
-/// One step into a value: an object attribute, a map key or a list index.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum PathStep {
-    Attr(String),
-    Key(String),
-    Index(i64),
-}
-
-/// A path from the root object of a resource or provider configuration.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct AttrPath(pub Vec<PathStep>);
-
-impl AttrPath {
-    pub fn root() -> Self {
-        AttrPath(Vec::new())
-    }
-    pub fn attr(name: &str) -> Self {
-        AttrPath(vec![PathStep::Attr(name.to_owned())])
-    }
-    pub fn then_attr(mut self, name: &str) -> Self {
-        self.0.push(PathStep::Attr(name.to_owned()));
-        self
-    }
-    pub fn then_index(mut self, i: i64) -> Self {
-        self.0.push(PathStep::Index(i));
-        self
-    }
-}
-
-impl fmt::Display for AttrPath {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, step) in self.0.iter().enumerate() {
-            match step {
-                PathStep::Attr(a) if i == 0 => write!(f, "{a}")?,
-                PathStep::Attr(a) => write!(f, ".{a}")?,
-                PathStep::Key(k) => write!(f, "[{k:?}]")?,
-                PathStep::Index(n) => write!(f, "[{n}]")?,
-            }
-        }
-        Ok(())
-    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

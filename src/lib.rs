@@ -11,6 +11,7 @@ pub const PROVIDER_ADDRESS: &str = "registry.terraform.io/alicloud-rs/alicloud";
 pub mod alicloud;
 pub mod diag;
 pub mod engine;
+pub mod path;
 pub mod plugin;
 pub mod protocol;
 pub mod provider;

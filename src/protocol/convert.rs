@@ -106,10 +106,14 @@ pub fn decode(
     match result {
         Ok(v) => Some(v),
         Err(e) => {
-            diags.error(
-                format!("Invalid {what} from Terraform"),
-                format!("The provider could not decode the {what}: {e}"),
-            );
+            let summary = format!("Invalid {what} from Terraform");
+            let detail = format!("The provider could not decode the {what}: {e}");
+            // Point at the attribute when the problem is inside one.
+            if e.path().is_root() {
+                diags.error(summary, detail);
+            } else {
+                diags.attr_error(e.path().clone(), summary, detail);
+            }
             None
         }
     }

@@ -542,5 +542,15 @@ mod tests {
         };
         assert!(convert::decode(Some(&bad_json), &ty, "state", &mut diags).is_none());
         assert_eq!(diags.0.len(), 2);
+        // A value of the wrong type inside an attribute points at that attribute.
+        let wrong_type = pb::DynamicValue {
+            msgpack: Vec::new(),
+            json: br#"{"a": {"x": 1}}"#.to_vec(),
+        };
+        assert!(convert::decode(Some(&wrong_type), &ty, "state", &mut diags).is_none());
+        assert_eq!(
+            diags.0[2].path.as_ref().map(ToString::to_string).as_deref(),
+            Some("a")
+        );
     }
 }

@@ -13,11 +13,12 @@ use serde_json::Value as Json;
 
 use super::number::Canonical;
 use super::{MAX_DEPTH, Number, Step, Type, Value, ValueError, format_path};
+use crate::path::AttrPath;
 
 /// Decode state-file JSON of type `ty`.
 pub fn from_json(bytes: &[u8], ty: &Type) -> Result<Value, ValueError> {
     let text = std::str::from_utf8(bytes).map_err(|_| ValueError::Decode {
-        path: String::new(),
+        path: AttrPath::root(),
         msg: "JSON is not valid UTF-8".into(),
     })?;
     let mut p = Parser {
@@ -90,7 +91,7 @@ struct Parser<'a> {
 impl Parser<'_> {
     fn err(&self, msg: &str) -> ValueError {
         ValueError::Decode {
-            path: String::new(),
+            path: AttrPath::root(),
             msg: format!("invalid JSON at byte {}: {msg}", self.pos),
         }
     }
@@ -353,7 +354,7 @@ fn decode(j: &J, ty: &Type, path: &mut Vec<Step>, depth: usize) -> Result<Value,
             };
             let mut out = Vec::with_capacity(items.len());
             for (i, item) in items.iter().enumerate() {
-                path.push(Step::Index(i));
+                path.push(Step::Index(i as i64));
                 out.push(decode(item, et, path, depth + 1)?);
                 path.pop();
             }
@@ -379,7 +380,7 @@ fn decode(j: &J, ty: &Type, path: &mut Vec<Step>, depth: usize) -> Result<Value,
             }
             let mut out = Vec::with_capacity(items.len());
             for (i, (item, et)) in items.iter().zip(ets).enumerate() {
-                path.push(Step::Index(i));
+                path.push(Step::Index(i as i64));
                 out.push(decode(item, et, path, depth + 1)?);
                 path.pop();
             }
@@ -487,7 +488,7 @@ fn encode(v: &Value, ty: &Type, path: &mut Vec<Step>, depth: usize) -> Result<Js
         (Type::List(et), Value::List(items)) | (Type::Set(et), Value::Set(items)) => {
             let mut out = Vec::with_capacity(items.len());
             for (i, item) in items.iter().enumerate() {
-                path.push(Step::Index(i));
+                path.push(Step::Index(i as i64));
                 out.push(encode(item, et, path, depth + 1)?);
                 path.pop();
             }
@@ -506,7 +507,7 @@ fn encode(v: &Value, ty: &Type, path: &mut Vec<Step>, depth: usize) -> Result<Js
             }
             let mut out = Vec::with_capacity(items.len());
             for (i, (item, et)) in items.iter().zip(ets).enumerate() {
-                path.push(Step::Index(i));
+                path.push(Step::Index(i as i64));
                 out.push(encode(item, et, path, depth + 1)?);
                 path.pop();
             }

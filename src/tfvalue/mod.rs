@@ -18,6 +18,8 @@ pub use number::Number;
 pub use types::Type;
 pub use value::{Unknown, Value};
 
+use crate::path::AttrPath;
+
 /// Deepest nesting of containers (values or types) we decode or encode. Terraform schemas are
 /// far shallower; the cap exists so hostile input cannot exhaust the stack.
 pub const MAX_DEPTH: usize = 64;
@@ -28,18 +30,18 @@ pub const MAX_DEPTH: usize = 64;
 pub enum ValueError {
     /// Input bytes (msgpack or JSON) are malformed or do not match the expected type.
     #[error("{}{msg}", at(.path))]
-    Decode { path: String, msg: String },
+    Decode { path: AttrPath, msg: String },
     /// A `Value` does not conform to the `Type` it is being encoded as.
     #[error("{}{msg}", at(.path))]
-    Encode { path: String, msg: String },
+    Encode { path: AttrPath, msg: String },
     /// A type description (cty type JSON) is not valid.
     #[error("{}invalid type: {msg}", at(.path))]
-    Type { path: String, msg: String },
+    Type { path: AttrPath, msg: String },
 }
 
 impl ValueError {
     /// Where inside the value the problem is (empty at the root).
-    pub fn path(&self) -> &str {
+    pub fn path(&self) -> &AttrPath {
         match self {
             ValueError::Decode { path, .. }
             | ValueError::Encode { path, .. }
@@ -48,43 +50,20 @@ impl ValueError {
     }
 }
 
-fn at(path: &str) -> String {
-    if path.is_empty() {
+fn at(path: &AttrPath) -> String {
+    if path.is_root() {
         String::new()
     } else {
-        format!("at {path}: ")
+        format!("at {}: ", path.to_value_path())
     }
 }
 
-/// One step of a path inside a value, kept as a stack while walking so error messages can say
-/// where they happened without allocating on the happy path.
-#[derive(Clone, Debug)]
-pub(crate) enum Step {
-    Attr(String),
-    Key(String),
-    Index(usize),
-}
+/// A path inside a value, built as a stack while walking so error messages can say where
+/// they happened without allocating on the happy path.
+pub(crate) use crate::path::PathStep as Step;
 
-pub(crate) fn format_path(steps: &[Step]) -> String {
-    let mut out = String::new();
-    for s in steps {
-        match s {
-            Step::Attr(a) => {
-                out.push('.');
-                out.push_str(a);
-            }
-            Step::Key(k) => {
-                // JSON string syntax, so keys with quotes or control characters stay unambiguous.
-                out.push('[');
-                out.push_str(&serde_json::Value::String(k.clone()).to_string());
-                out.push(']');
-            }
-            Step::Index(i) => {
-                out.push_str(&format!("[{i}]"));
-            }
-        }
-    }
-    out
+pub(crate) fn format_path(steps: &[Step]) -> AttrPath {
+    AttrPath(steps.to_vec())
 }
 
 #[cfg(test)]
@@ -102,7 +81,7 @@ mod tests {
             "at .timeouts.create: expected string, found integer"
         );
         let e = ValueError::Decode {
-            path: String::new(),
+            path: AttrPath::root(),
             msg: "unexpected end of input".into(),
         };
         assert_eq!(e.to_string(), "unexpected end of input");
@@ -111,7 +90,8 @@ mod tests {
                 Step::Attr("tags".into()),
                 Step::Key("a\"b".into()),
                 Step::Index(3)
-            ]),
+            ])
+            .to_value_path(),
             ".tags[\"a\\\"b\"][3]"
         );
     }

@@ -283,7 +283,7 @@ impl<'a> Decoder<'a> {
                 }
                 let mut items = Vec::with_capacity(n);
                 for (i, et) in ets.iter().enumerate() {
-                    self.path.push(Step::Index(i));
+                    self.path.push(Step::Index(i as i64));
                     items.push(self.value(et, depth + 1)?);
                     self.path.pop();
                 }
@@ -347,7 +347,7 @@ impl<'a> Decoder<'a> {
         // Every element takes at least one byte: never reserve more than the input could hold.
         let mut items = Vec::with_capacity(n.min(self.remaining()));
         for i in 0..n {
-            self.path.push(Step::Index(i));
+            self.path.push(Step::Index(i as i64));
             items.push(self.value(et, depth + 1)?);
             self.path.pop();
         }
@@ -670,7 +670,7 @@ impl Encoder {
             (Type::List(et), Value::List(items)) | (Type::Set(et), Value::Set(items)) => {
                 self.array_len(items.len())?;
                 for (i, item) in items.iter().enumerate() {
-                    self.path.push(Step::Index(i));
+                    self.path.push(Step::Index(i as i64));
                     self.value(item, et, depth + 1)?;
                     self.path.pop();
                 }
@@ -685,7 +685,7 @@ impl Encoder {
                 }
                 self.array_len(items.len())?;
                 for (i, (item, et)) in items.iter().zip(ets).enumerate() {
-                    self.path.push(Step::Index(i));
+                    self.path.push(Step::Index(i as i64));
                     self.value(item, et, depth + 1)?;
                     self.path.pop();
                 }

@@ -7,6 +7,7 @@ use std::fmt;
 use serde_json::Value as Json;
 
 use super::{MAX_DEPTH, Step, ValueError, format_path};
+use crate::path::AttrPath;
 
 /// A cty type. Object attributes live in a `BTreeMap` because go-cty writes them in sorted key
 /// order, and so must we.
@@ -102,7 +103,7 @@ impl Type {
     pub fn from_json_bytes(bytes: &[u8]) -> Result<Type, ValueError> {
         // serde_json has its own recursion limit (128), so hostile nesting fails there first.
         let v: Json = serde_json::from_slice(bytes).map_err(|e| ValueError::Type {
-            path: String::new(),
+            path: AttrPath::root(),
             msg: format!("not JSON: {e}"),
         })?;
         Type::from_json(&v)
@@ -198,7 +199,7 @@ fn parse(v: &Json, path: &mut Vec<Step>, depth: usize) -> Result<Type, ValueErro
                     })?;
                     let mut out = Vec::with_capacity(elems.len());
                     for (i, t) in elems.iter().enumerate() {
-                        path.push(Step::Index(i));
+                        path.push(Step::Index(i as i64));
                         out.push(parse(t, path, depth + 1)?);
                         path.pop();
                     }
@@ -246,7 +247,7 @@ mod tests {
             assert!(Type::from_json_bytes(bad.as_bytes()).is_err(), "{bad}");
         }
         let e = Type::from_json_bytes(br#"["object",{"a":["list","nope"]}]"#).unwrap_err();
-        assert_eq!(e.path(), ".a");
+        assert_eq!(e.path().to_value_path(), ".a");
     }
 
     #[test]

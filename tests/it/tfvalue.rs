@@ -143,7 +143,7 @@ fn msgpack_type_errors_name_the_path() {
     // {"timeouts": {"create": true}}: a bool where a string is expected.
     let b = unhex("81 a8 74696d656f757473 81 a6 637265617465 c3");
     let e = from_msgpack(&b, &ty).unwrap_err();
-    assert_eq!(e.path(), ".timeouts.create");
+    assert_eq!(e.path().to_value_path(), ".timeouts.create");
     assert!(e.to_string().contains("expected string, found bool"), "{e}");
     // A string where a bool is expected: Terraform sends typed values, so no coercion.
     assert!(from_msgpack(&unhex("a4 74727565"), &Type::Bool).is_err());
