@@ -4,6 +4,8 @@
 use std::time::Duration;
 
 mod lifecycle;
+#[cfg(test)]
+mod lifecycle_tests;
 
 use std::sync::Arc;
 
