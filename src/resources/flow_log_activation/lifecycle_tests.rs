@@ -635,3 +635,75 @@ fn state_from_a_description() {
         Some(&Value::Bool(true))
     );
 }
+
+/// The API refuses to activate a flow log again "within a short period" (a status conflict)
+/// while describing it as Inactive. That is waited out with the poll backoff until the
+/// deadline, not asked again at once: before the fix, 20 back-to-back rounds (40 calls in
+/// no time) ended in "timed out" long before the timeout.
+#[tokio::test(start_paused = true)]
+async fn a_lasting_status_conflict_is_waited_out_not_hammered() {
+    let conflicts = 25;
+    let mut describes = vec![S("Inactive"); conflicts + 1];
+    describes.extend([S("Activating"), S("Active")]);
+    let fake =
+        FakeFlowLogs::new(ID)
+            .describes(describes)
+            .activates(vec![Api("IncorrectStatus.flowlog"); conflicts]);
+    let start = Instant::now();
+    let out = lifecycle::converge(
+        &fake,
+        &TARGET,
+        Goal::Active,
+        &opts_within(Duration::from_secs(600)),
+    )
+    .await;
+    assert_eq!(summary(&out.result), "Ok");
+    assert!(out.changed);
+    assert_eq!(fake.count(A), conflicts + 1);
+    let asks: Vec<Instant> = fake
+        .calls()
+        .iter()
+        .filter(|c| c.method == A)
+        .map(|c| c.at)
+        .collect();
+    for pair in asks.windows(2) {
+        assert!(
+            pair[1] - pair[0] >= Duration::from_millis(50),
+            "asked again at once"
+        );
+        assert!(
+            pair[1] - pair[0] <= POLL_MAX,
+            "waited longer than the poll cap"
+        );
+    }
+    assert!(start.elapsed() < Duration::from_secs(15));
+
+    // A conflict that outlasts the deadline: timed out at the deadline, with the last status.
+    let fake = FakeFlowLogs::new(ID).activates(vec![Api("InvalidStatus"); 1000]);
+    let start = Instant::now();
+    let out = lifecycle::converge(
+        &fake,
+        &TARGET,
+        Goal::Active,
+        &opts_within(Duration::from_secs(8)),
+    )
+    .await;
+    assert_eq!(summary(&out.result), "TimedOut(Inactive)");
+    assert!(!out.changed);
+    assert_eq!(start.elapsed(), Duration::from_secs(8));
+    assert!(
+        fake.count(A) < 30,
+        "{} activate calls in 8 s",
+        fake.count(A)
+    );
+
+    // Without a deadline the rounds stay bounded.
+    let fake = FakeFlowLogs::new(ID).activates(vec![Api("InvalidStatus"); 1000]);
+    let no_deadline = CallOptions {
+        deadline: None,
+        cancel: CancellationToken::new(),
+    };
+    let out = lifecycle::converge(&fake, &TARGET, Goal::Active, &no_deadline).await;
+    assert_eq!(summary(&out.result), "TimedOut(Inactive)");
+    assert_eq!(fake.count(A), 20);
+}
