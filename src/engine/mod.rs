@@ -206,3 +206,6 @@ impl Engine {
         Some(rules::read_data_source(d, &self.ctx(), config, diags).await)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -4,3 +4,5 @@
 pub mod configured;
 pub mod flow_log_activation;
 pub mod flow_logs;
+#[cfg(test)]
+pub(crate) mod test_fake;

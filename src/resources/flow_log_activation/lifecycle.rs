@@ -160,8 +160,12 @@ pub async fn converge(
         changed: false,
         result: Ok(()),
     };
-    // Bounded: each round either finishes or follows a real status change.
-    for _ in 0..20 {
+    // Bounded: each round either finishes or follows a real status change. Rounds that only
+    // met a status conflict wait first and are bounded by the deadline (when there is one).
+    let mut conflict_wait = POLL_FIRST;
+    let mut rounds = 0;
+    while rounds < 20 {
+        rounds += 1;
         let fl = match api.describe(t.region, t.id, opts).await {
             Ok(Some(fl)) => fl,
             Ok(None) => return out.finish(goal.when_gone()),
@@ -187,7 +191,22 @@ pub async fn converge(
             };
             match call {
                 Ok(_) => out.changed = true,
-                Err(e) if is_status_conflict(&e) => continue,
+                Err(e) if is_status_conflict(&e) => {
+                    // The flow log is busy (changed moments ago, or by someone else): wait
+                    // before looking again instead of asking again at once.
+                    if let Err(cancelled) = pause(&mut conflict_wait, opts).await {
+                        let last = out.last_seen.clone().map(Box::new);
+                        return out.finish(Err(if cancelled {
+                            Failure::Cancelled(last)
+                        } else {
+                            Failure::TimedOut(last)
+                        }));
+                    }
+                    if opts.deadline.is_some() {
+                        rounds -= 1;
+                    }
+                    continue;
+                }
                 Err(e) if e.code() == Some("InvalidInstanceId.NotFound") => {
                     return out.finish(goal.when_gone());
                 }

@@ -4,6 +4,10 @@
 use std::time::Duration;
 
 mod lifecycle;
+#[cfg(test)]
+mod lifecycle_tests;
+#[cfg(test)]
+mod resource_tests;
 
 use std::sync::Arc;
 
