@@ -4,3 +4,4 @@
 pub mod configured;
 pub mod flow_log_activation;
 pub mod flow_logs;
+pub mod vpc_flow_logs;
