@@ -221,6 +221,6 @@ impl Provider for AlicloudProvider {
     }
 
     fn data_sources(&self) -> Vec<DataSourceFactory> {
-        Vec::new()
+        vec![crate::resources::vpc_flow_logs::VpcFlowLogs::factory]
     }
 }

@@ -4,5 +4,7 @@
 pub mod configured;
 pub mod flow_log_activation;
 pub mod flow_logs;
+pub mod vpc_flow_logs;
+
 #[cfg(test)]
 pub(crate) mod test_fake;

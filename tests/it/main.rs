@@ -3,6 +3,7 @@
 mod activation;
 mod client;
 mod credentials;
+mod data_source;
 mod dist;
 mod docs;
 mod emulator;
