@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Benchmarks of the provider with the real terraform CLI; prints figures and ratios.
 
-Usage: python3 bench/bench.py [--runs 5] [--no-build] [plan] [apply] [startup]
+Usage: python3 bench/bench.py [--runs 5] [--no-build] [--release-dir DIR] [plan] [apply] [startup] [logs]
+
+--release-dir points at another build's target/release (say, an older commit's worktree) to
+compare builds with the same script; it implies --no-build.
 
 Every timing is the median of N alternating runs (ours, then the same count of Terraform's
 built-in terraform_data, and so on), so machine noise hits both sides alike. Nothing here is
@@ -13,6 +16,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REL = os.path.join(ROOT, "target", "release")
 PROVIDER = os.path.join(REL, "terraform-provider-alicloud")
 EMULATOR = os.path.join(REL, "alicloud-vpc-emulator")
+
+
+def use_release_dir(path):
+    global REL, PROVIDER, EMULATOR
+    REL = os.path.abspath(path)
+    PROVIDER = os.path.join(REL, "terraform-provider-alicloud")
+    EMULATOR = os.path.join(REL, "alicloud-vpc-emulator")
 ADDRESS = "registry.terraform.io/alicloud-rs/alicloud"
 COOKIE = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2"
 KEY_ID, SECRET = "emulator-access-key-id", "emulator-access-key-secret"
@@ -59,12 +69,15 @@ class Workspace:
         self.env.update(extra_env or {})
 
     def run(self, *args):
+        return self.run_output(*args)[0]
+
+    def run_output(self, *args):
         t0 = time.perf_counter()
         p = subprocess.run(["terraform", *args], cwd=self.work, env=self.env, capture_output=True, text=True)
         dt = time.perf_counter() - t0
         if p.returncode != 0:
             sys.exit("terraform %s failed:\n%s\n%s" % (" ".join(args), p.stdout, p.stderr))
-        return dt
+        return dt, p.stderr
 
     def reset_state(self):
         for f in ("terraform.tfstate", "terraform.tfstate.backup"):
@@ -164,18 +177,41 @@ def bench_startup(runs):
     w.close(); shutil.rmtree(wrap)
 
 
+# Log lines of dependencies' transport internals (HTTP/2 frames, connection pools, TLS).
+TRANSPORT = ("frame=", "inc_window", "encoding SETTINGS", "h2::", "hyper", "rustls", "tonic::", "reqwest::",
+             "Connection{", "flow control", "poll_ready", "checkout")
+
+
+def bench_logs(runs):
+    print("## TF_LOG=debug terraform apply of one activation: provider log lines")
+    emu = Emulator(1, "0")
+    a = Workspace(ours(1), extra_env=dict(emu.env(), TF_LOG="debug"))
+    _, err = a.run_output("apply", "-auto-approve", "-input=false")
+    a.close(); emu.close()
+    lines = [l for l in err.splitlines() if "provider.terraform-provider-alicloud" in l]
+    transport = [l for l in lines if any(t in l for t in TRANSPORT)]
+    request_ids = [l for l in lines if "request_id=" in l and "request_id=\"\"" not in l and "request_id= " not in l]
+    print("  provider lines %d, transport internals %d, lines with a RequestId %d" % (len(lines), len(transport), len(request_ids)))
+    for l in request_ids:
+        print("    " + l.split("provider.terraform-provider-alicloud: ", 1)[-1][:200])
+
+
 def main():
     args = sys.argv[1:]
     runs = 5
     if "--runs" in args:
         i = args.index("--runs"); runs = int(args[i + 1]); del args[i:i + 2]
+    if "--release-dir" in args:
+        i = args.index("--release-dir"); use_release_dir(args[i + 1]); del args[i:i + 2]
+        if "--no-build" not in args:
+            args.append("--no-build")
     if "--no-build" in args:
         args.remove("--no-build")
     else:
         subprocess.run(["cargo", "build", "--release", "--bins"], cwd=ROOT, check=True)
     todo = args or ["startup", "plan", "apply"]
     for t in todo:
-        {"plan": bench_plan, "apply": bench_apply, "startup": bench_startup}[t](runs)
+        {"plan": bench_plan, "apply": bench_apply, "startup": bench_startup, "logs": bench_logs}[t](runs)
 
 
 if __name__ == "__main__":
