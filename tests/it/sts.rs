@@ -362,3 +362,41 @@ fn secrets_never_in_trace_logs_or_state() {
         );
     }
 }
+
+#[test]
+fn a_call_refused_as_expired_is_retried_once_after_a_renewal() {
+    let emu = Emulator::start(
+        &seed(),
+        &["--activation-delay", "0", "--sts-role-arn", ROLE],
+    );
+    // The gateway says the session died early (clock skew, revoked): the provider renews the
+    // role and makes the call again, once, and the apply does not notice.
+    emu.fail_next(1, "InvalidSecurityToken.Expired", &["ActiveFlowLog"]);
+    let tf = workspace(
+        &emu,
+        &format!(
+            "{}  assume_role {{\n    role_arn = \"{ROLE}\"\n  }}\n",
+            keys(&emu)
+        ),
+    );
+    apply(&tf).assert_ok();
+    assert_eq!(status(&emu), "Active");
+    let stats = emu.stats();
+    assert_eq!(
+        stats["errors"],
+        json!({"InvalidSecurityToken.Expired": 1}),
+        "{stats}"
+    );
+    assert_eq!(calls(&emu, "ActiveFlowLog"), 2, "{stats}");
+    // The first session, then the one renewed after the refusal (the apply's process only:
+    // plan makes no call for a new resource).
+    assert_eq!(calls(&emu, "AssumeRole"), 2, "{stats}");
+    let ids: Vec<String> = emu
+        .requests()
+        .iter()
+        .filter(|r| r["action"] == "ActiveFlowLog")
+        .filter_map(|r| r["params"]["AccessKeyId"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(ids.len(), 2);
+    assert_ne!(ids[0], ids[1], "the retry is signed with the renewed key");
+}
