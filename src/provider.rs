@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use crate::alicloud::settings::{AssumeRoleSettings, OidcSettings};
+use crate::alicloud::sts;
 use crate::alicloud::{Client, Environment, Protocol, Secret, Settings};
 use crate::diag::{AttrPath, Diagnostics};
 use crate::resource::{DataSourceFactory, Provider, ProviderData, ResourceFactory};
@@ -55,21 +57,66 @@ fn provider_schema() -> Schema {
                 n("client_connect_timeout", "Time to wait for a connection to the API, in milliseconds (default 60000)."),
                 n("max_retry_timeout", "Longest time spent retrying throttled or failed API calls, in seconds (default 60)."),
                 s("configuration_source", "Free text appended to the User-Agent of every API call, to tell where calls come from (e.g. a repository name)."),
+                s("credentials_uri", "URL answering a plain GET with `{\"Code\":\"Success\",\"AccessKeyId\",\"AccessKeySecret\",\"SecurityToken\",\"Expiration\"}`, used when no other source has credentials. Also `ALICLOUD_CREDENTIALS_URI` or `ALIBABA_CLOUD_CREDENTIALS_URI`."),
             ],
-            blocks: vec![NestedBlock {
-                name: "endpoints",
-                nesting: Nesting::List,
-                min_items: 0,
-                max_items: 1,
-                block: Block {
-                    description: "Custom API endpoints.".into(),
-                    attributes: vec![s(
-                        "vpc",
-                        "VPC API endpoint: a host (`vpc.aliyuncs.com`), `host:port`, or a full URL (`http://127.0.0.1:8080` for the emulator). Also `ALIBABA_CLOUD_ENDPOINT_VPC` or `VPC_ENDPOINT`.",
-                    )],
-                    blocks: Vec::new(),
+            blocks: vec![
+                NestedBlock {
+                    name: "endpoints",
+                    nesting: Nesting::List,
+                    min_items: 0,
+                    max_items: 1,
+                    block: Block {
+                        description: "Custom API endpoints.".into(),
+                        attributes: vec![
+                            s(
+                                "vpc",
+                                "VPC API endpoint: a host (`vpc.aliyuncs.com`), `host:port`, or a full URL (`http://127.0.0.1:8080` for the emulator). Also `ALIBABA_CLOUD_ENDPOINT_VPC` or `VPC_ENDPOINT`.",
+                            ),
+                            s(
+                                "sts",
+                                "STS endpoint, used by `assume_role`, `assume_role_with_oidc` and role profiles: a host, `host:port` or URL. Also `ALICLOUD_STS_ENDPOINT` or `ALIBABA_CLOUD_STS_ENDPOINT`; defaults to `sts.<region>.aliyuncs.com`, or `sts.aliyuncs.com` without a region.",
+                            ),
+                        ],
+                        blocks: Vec::new(),
+                    },
                 },
-            }],
+                NestedBlock {
+                    name: "assume_role",
+                    nesting: Nesting::List,
+                    min_items: 0,
+                    max_items: 1,
+                    block: Block {
+                        description: "Assume a RAM role with STS `AssumeRole`, signed with the credentials found otherwise (keys, profile, ECS role, OIDC, credentials URI). Renewed before it expires.".into(),
+                        attributes: vec![
+                            s("role_arn", "ARN of the role, `acs:ram::<account id>:role/<name>`. Required, here or in `ALICLOUD_ASSUME_ROLE_ARN` / `ALIBABA_CLOUD_ROLE_ARN`."),
+                            s("session_name", "Session name, 2-64 of letters, digits and `.@_-`. Also `ALICLOUD_ASSUME_ROLE_SESSION_NAME` or `ALIBABA_CLOUD_ROLE_SESSION_NAME`; default `terraform`."),
+                            s("policy", "A RAM policy (JSON text) further restricting the session."),
+                            n("session_expiration", "Session lifetime in seconds, 900 to 43200. Also `ALICLOUD_ASSUME_ROLE_SESSION_EXPIRATION`; default 3600."),
+                            s("external_id", "External ID the role's trust policy requires."),
+                        ],
+                        blocks: Vec::new(),
+                    },
+                },
+                NestedBlock {
+                    name: "assume_role_with_oidc",
+                    nesting: Nesting::List,
+                    min_items: 0,
+                    max_items: 1,
+                    block: Block {
+                        description: "Assume a RAM role with an OIDC token (STS `AssumeRoleWithOIDC`): CI jobs, ACK RRSA. The token file is read again at each renewal.".into(),
+                        attributes: vec![
+                            s("oidc_provider_arn", "ARN of the RAM OIDC provider, `acs:ram::<account id>:oidc-provider/<name>`. Required, here or in `ALIBABA_CLOUD_OIDC_PROVIDER_ARN`."),
+                            s("role_arn", "ARN of the role to assume. Required, here or in `ALIBABA_CLOUD_ROLE_ARN`."),
+                            s("oidc_token_file", "File holding the OIDC token, read at each renewal. Also `ALIBABA_CLOUD_OIDC_TOKEN_FILE`. Set this or `oidc_token`."),
+                            s("oidc_token", "The OIDC token itself. Also `ALIBABA_CLOUD_OIDC_TOKEN`.").sensitive(),
+                            s("role_session_name", "Session name, 2-64 of letters, digits and `.@_-`. Also `ALIBABA_CLOUD_ROLE_SESSION_NAME`; default `terraform`."),
+                            s("policy", "A RAM policy (JSON text) further restricting the session."),
+                            n("session_expiration", "Session lifetime in seconds, 900 to 43200; default 3600."),
+                        ],
+                        blocks: Vec::new(),
+                    },
+                },
+            ],
         },
     }
 }
@@ -77,6 +124,14 @@ fn provider_schema() -> Schema {
 /// A known, non-null string attribute of the provider block.
 fn known_str<'a>(config: &'a Value, name: &str) -> Option<&'a str> {
     config.get(name).and_then(Value::as_str)
+}
+
+/// The single object of a `max_items = 1` block, when written.
+fn single_block<'a>(config: &'a Value, name: &str) -> Option<&'a Value> {
+    match config.get(name)? {
+        Value::List(items) => items.first(),
+        _ => None,
+    }
 }
 
 /// The client settings the provider block gives; unknown values count as unset.
@@ -100,14 +155,35 @@ fn settings(config: &Value, terraform_version: &str) -> Settings {
             Some("HTTP") => Protocol::Http,
             _ => Protocol::Https,
         },
-        vpc_endpoint: config
-            .get("endpoints")
-            .and_then(|e| match e {
-                Value::List(items) => items.first(),
-                _ => None,
-            })
+        vpc_endpoint: single_block(config, "endpoints")
             .and_then(|b| known_str(b, "vpc"))
             .map(str::to_owned),
+        sts_endpoint: single_block(config, "endpoints")
+            .and_then(|b| known_str(b, "sts"))
+            .map(str::to_owned),
+        assume_role: single_block(config, "assume_role").map(|b| {
+            let t = |name: &str| known_str(b, name).map(str::to_owned);
+            AssumeRoleSettings {
+                role_arn: t("role_arn"),
+                session_name: t("session_name"),
+                policy: t("policy"),
+                session_expiration: b.get("session_expiration").and_then(Value::as_i64),
+                external_id: t("external_id"),
+            }
+        }),
+        assume_role_with_oidc: single_block(config, "assume_role_with_oidc").map(|b| {
+            let t = |name: &str| known_str(b, name).map(str::to_owned);
+            OidcSettings {
+                oidc_provider_arn: t("oidc_provider_arn"),
+                role_arn: t("role_arn"),
+                oidc_token_file: t("oidc_token_file").map(Into::into),
+                oidc_token: t("oidc_token").map(Secret::new),
+                role_session_name: t("role_session_name"),
+                policy: t("policy"),
+                session_expiration: b.get("session_expiration").and_then(Value::as_i64),
+            }
+        }),
+        credentials_uri: text("credentials_uri"),
         client_connect_timeout: millis("client_connect_timeout", defaults.client_connect_timeout),
         client_read_timeout: millis("client_read_timeout", defaults.client_read_timeout),
         max_retry_timeout: config
@@ -120,6 +196,83 @@ fn settings(config: &Value, terraform_version: &str) -> Settings {
         terraform_version: Some(terraform_version.to_owned()).filter(|v| !v.is_empty()),
         ecs_role_name: text("ecs_role_name"),
         max_requests_per_second: None,
+    }
+}
+
+/// The `assume_role` and `assume_role_with_oidc` blocks' known values, checked with STS's own
+/// rules so a typo fails `terraform validate`, not an apply half way.
+fn validate_role_blocks(config: &Value, diags: &mut Diagnostics) {
+    type Rule = fn(&str) -> Result<(), String>;
+    let blocks: [(&str, &[(&str, Rule)]); 2] = [
+        (
+            "assume_role",
+            &[
+                ("role_arn", sts::check_role_arn),
+                ("session_name", sts::check_session_name),
+            ],
+        ),
+        (
+            "assume_role_with_oidc",
+            &[
+                ("role_arn", sts::check_role_arn),
+                ("oidc_provider_arn", sts::check_oidc_provider_arn),
+                ("role_session_name", sts::check_session_name),
+            ],
+        ),
+    ];
+    for (name, rules) in blocks {
+        let Some(Value::List(items)) = config.get(name) else {
+            continue;
+        };
+        for (i, block) in items.iter().enumerate() {
+            let path = |attr: &str| AttrPath::attr(name).then_index(i as i64).then_attr(attr);
+            for (attr, rule) in rules {
+                if let Some(v) = known_str(block, attr)
+                    && let Err(reason) = rule(v)
+                {
+                    diags.attr_error(path(attr), format!("Invalid {attr}"), format!("{reason}."));
+                }
+            }
+            if let Some(v) = block.get("session_expiration")
+                && !v.is_null()
+                && !v.is_unknown()
+            {
+                let problem = match v.as_i64() {
+                    Some(n) => sts::check_session_expiration(n).err(),
+                    None => Some("must be a whole number of seconds".to_owned()),
+                };
+                if let Some(reason) = problem {
+                    diags.attr_error(
+                        path("session_expiration"),
+                        "Invalid session_expiration",
+                        format!("{reason}."),
+                    );
+                }
+            }
+            if name == "assume_role_with_oidc" {
+                let set = |attr: &str| block.get(attr).is_some_and(|v| !v.is_null());
+                if set("oidc_token") && set("oidc_token_file") {
+                    diags.attr_error(
+                        path("oidc_token"),
+                        "Conflicting OIDC token settings",
+                        "Set oidc_token or oidc_token_file, not both.",
+                    );
+                }
+                if let Some(t) = known_str(block, "oidc_token")
+                    && !(4..=20_000).contains(&t.len())
+                {
+                    // The token's length only: never its text.
+                    diags.attr_error(
+                        path("oidc_token"),
+                        "Invalid oidc_token",
+                        format!(
+                            "An OIDC token is 4 to 20000 characters; this one has {}.",
+                            t.len()
+                        ),
+                    );
+                }
+            }
+        }
     }
 }
 
@@ -158,17 +311,37 @@ impl Provider for AlicloudProvider {
         }
         if let Some(Value::List(items)) = config.get("endpoints") {
             for (i, block) in items.iter().enumerate() {
-                if let Some(vpc) = known_str(block, "vpc")
-                    && let Err(reason) = crate::alicloud::rpc::endpoint::check_endpoint(vpc)
-                {
-                    diags.attr_error(
-                        AttrPath::attr("endpoints")
-                            .then_index(i as i64)
-                            .then_attr("vpc"),
-                        "Invalid VPC endpoint",
-                        format!("{vpc:?}: {reason}."),
-                    );
+                for (key, product) in [("vpc", "VPC"), ("sts", "STS")] {
+                    if let Some(value) = known_str(block, key)
+                        && let Err(reason) = crate::alicloud::rpc::endpoint::check_endpoint(value)
+                    {
+                        diags.attr_error(
+                            AttrPath::attr("endpoints")
+                                .then_index(i as i64)
+                                .then_attr(key),
+                            format!("Invalid {product} endpoint"),
+                            format!("{value:?}: {reason}."),
+                        );
+                    }
                 }
+            }
+        }
+        validate_role_blocks(config, diags);
+        if let Some(uri) = known_str(config, "credentials_uri") {
+            let problem = match url::Url::parse(uri.trim()) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") => None,
+                Ok(u) => Some(format!(
+                    "scheme {:?} is not supported; use http or https",
+                    u.scheme()
+                )),
+                Err(e) => Some(format!("not a URL ({e})")),
+            };
+            if let Some(reason) = problem {
+                diags.attr_error(
+                    AttrPath::attr("credentials_uri"),
+                    "Invalid credentials_uri",
+                    format!("{reason}."),
+                );
             }
         }
         if let Some(r) = known_str(config, "region")

@@ -8,9 +8,10 @@
 #   exit 2  changes present (saved to DIR/tfplan; drift shows as status "Inactive" -> "Active")
 #   exit 1  error (configuration, credentials, API)
 #
-# Credentials: export ALICLOUD_ACCESS_KEY / ALICLOUD_SECRET_KEY (and ALICLOUD_SECURITY_TOKEN for
-# STS keys) and ALICLOUD_REGION from the CI secret store, or run on an ECS instance with
-# ALICLOUD_ECS_ROLE_NAME. The provider installation (filesystem mirror) comes from the CLI
+# Credentials: best without long-lived keys: the RRSA/OIDC variables ALIBABA_CLOUD_ROLE_ARN,
+# ALIBABA_CLOUD_OIDC_PROVIDER_ARN and ALIBABA_CLOUD_OIDC_TOKEN_FILE (see github-actions-oidc.yml),
+# or an ECS instance with ALICLOUD_ECS_ROLE_NAME; else ALICLOUD_ACCESS_KEY / ALICLOUD_SECRET_KEY
+# (and ALICLOUD_SECURITY_TOKEN for STS keys) from the CI secret store. ALICLOUD_REGION too. The provider installation (filesystem mirror) comes from the CLI
 # configuration in TF_CLI_CONFIG_FILE; see README.md.
 set -euo pipefail
 
@@ -23,8 +24,10 @@ export CHECKPOINT_DISABLE=1 # no version check call
 
 if [[ -z "${ALICLOUD_ACCESS_KEY:-${ALIBABA_CLOUD_ACCESS_KEY_ID:-${ALIBABACLOUD_ACCESS_KEY_ID:-}}}" &&
       -z "${ALICLOUD_PROFILE:-${ALIBABA_CLOUD_PROFILE:-}}" &&
-      -z "${ALICLOUD_ECS_ROLE_NAME:-}" ]]; then
-  echo "plan.sh: note: no access key, profile or ECS role in the environment;" \
+      -z "${ALICLOUD_ECS_ROLE_NAME:-}" &&
+      -z "${ALIBABA_CLOUD_OIDC_TOKEN_FILE:-${ALIBABA_CLOUD_OIDC_TOKEN:-}}" &&
+      -z "${ALICLOUD_CREDENTIALS_URI:-${ALIBABA_CLOUD_CREDENTIALS_URI:-}}" ]]; then
+  echo "plan.sh: note: no access key, profile, ECS role, OIDC token or credentials URI in the environment;" \
        "the provider will try ~/.aliyun/config.json and fail if that has none." >&2
 fi
 

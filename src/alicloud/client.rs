@@ -1,14 +1,15 @@
-//! The client of one provider process: the shared [`Transport`], the cached credential chain
-//! and the provider's region. Typed operations live with their product (`vpc`); this file only
+//! The client of one provider process: the shared [`Transport`] (VPC and STS), the cached
+//! credential chain (whose STS sources use the same transport) and the provider's region. Typed operations live with their product (`vpc`); this file only
 //! puts the parts together.
 
 use std::fmt;
 use std::sync::Arc;
 
-use super::credentials::{Cached, Credentials, default_credentials, profile_region};
+use super::credentials::{Cached, Credentials, StsAccess, default_credentials, profile_region};
 use super::error::Error;
 use super::rpc::{Auth, Transport};
 use super::settings::{Environment, Settings};
+use super::sts::{ENV_STS_REGION, STS};
 use super::vpc::product::VPC;
 
 /// Environment variables naming the provider region, first set wins.
@@ -26,7 +27,9 @@ pub struct Client {
 }
 
 struct Inner {
-    transport: Transport,
+    /// Shared with the STS credential sources, so role renewals share connections, the rate
+    /// limiter and the retry policy with every other call.
+    transport: Arc<Transport>,
     region: Option<String>,
     credentials: Arc<Cached>,
 }
@@ -45,7 +48,7 @@ impl Client {
     /// credentials needed yet: endpoints, proxies and limits are checked here, credentials at
     /// the first call.
     pub fn new(settings: Settings, env: Environment) -> Result<Client, Error> {
-        let transport = Transport::new(&settings, &env, &[&VPC])?;
+        let transport = Arc::new(Transport::new(&settings, &env, &[&VPC, &STS])?);
         let region = settings
             .region
             .as_deref()
@@ -54,7 +57,16 @@ impl Client {
             .map(str::to_owned)
             .or_else(|| env.first_var(ENV_REGION).map(|(_, v)| v.trim().to_owned()))
             .or_else(|| profile_region(&settings, &env));
-        let credentials = default_credentials(&settings, &env)?;
+        // STS is asked in its own region's endpoint: ALIBABA_CLOUD_STS_REGION, else the
+        // provider's (no region: the central sts.aliyuncs.com).
+        let sts = StsAccess {
+            transport: transport.clone(),
+            region: env
+                .first_var(ENV_STS_REGION)
+                .map(|(_, v)| v.trim().to_owned())
+                .or_else(|| region.clone()),
+        };
+        let credentials = default_credentials(&settings, &env, &sts)?;
         Ok(Client {
             inner: Arc::new(Inner {
                 transport,

@@ -34,7 +34,7 @@ impl fmt::Display for ApiError {
 pub enum CredentialsError {
     /// Nothing anywhere: every place that was looked at, in order.
     #[error(
-        "no Alibaba Cloud credentials found; looked at, in order:\n  - {}\nSet access_key and secret_key in the provider block, the ALICLOUD_ACCESS_KEY and ALICLOUD_SECRET_KEY environment variables, a profile in the credentials file, or ecs_role_name",
+        "no Alibaba Cloud credentials found; looked at, in order:\n  - {}\nSet access_key and secret_key in the provider block, the ALICLOUD_ACCESS_KEY and ALICLOUD_SECRET_KEY environment variables, a profile in the credentials file, ecs_role_name, an assume_role_with_oidc block (or the RRSA variables ALIBABA_CLOUD_ROLE_ARN, ALIBABA_CLOUD_OIDC_PROVIDER_ARN and ALIBABA_CLOUD_OIDC_TOKEN_FILE), or credentials_uri",
         .looked_at.join("\n  - ")
     )]
     Missing { looked_at: Vec<String> },
@@ -58,15 +58,43 @@ pub enum CredentialsError {
     /// A profile was asked for by name and is not in the file.
     #[error("profile \"{profile}\" not found in the credentials file {}", .path.display())]
     ProfileNotFound { profile: String, path: PathBuf },
-    /// A profile whose mode this provider cannot use (yet).
+    /// A profile whose mode this provider cannot use.
     #[error(
-        "profile \"{profile}\" in {} uses mode {mode}, which is not supported yet; supported modes are AK and StsToken",
+        "profile \"{profile}\" in {} uses mode {mode}, which is not supported; supported modes are AK, StsToken, RamRoleArn, EcsRamRole, ChainableRamRoleArn and OIDC",
         .path.display()
     )]
     UnsupportedMode {
         mode: String,
         profile: String,
         path: PathBuf,
+    },
+    /// An STS call for temporary credentials failed: what was asked (role, base credentials,
+    /// token source) and the API's answer (code, message, RequestId).
+    #[error("{what} failed: {source}")]
+    Sts {
+        what: String,
+        #[source]
+        source: Box<Error>,
+    },
+    /// The OIDC token file could not be read (or is empty).
+    #[error("cannot read the OIDC token file {} ({origin}): {reason}", .path.display())]
+    OidcTokenFile {
+        path: PathBuf,
+        origin: String,
+        reason: String,
+    },
+    /// `credentials_uri` did not answer with credentials.
+    #[error("cannot get credentials from credentials_uri {url}: {reason}")]
+    Uri { url: String, reason: String },
+    /// A credential setting (block or variable) cannot work; found when the client is built.
+    #[error("invalid {setting}: {reason}")]
+    Invalid { setting: String, reason: String },
+    /// A profile chain (`source_profile`) that loops or goes too deep.
+    #[error("profile \"{profile}\" in {}: {reason}", .path.display())]
+    ProfileChain {
+        profile: String,
+        path: PathBuf,
+        reason: String,
     },
     /// The ECS metadata service did not give credentials for the role.
     #[error(

@@ -2,7 +2,8 @@
 //! typed operations per product. Nothing here knows about gRPC or Terraform.
 //!
 //! Dependencies point down: `vpc` -> `client` -> `rpc` + `credentials` -> `settings`,
-//! `error`, `secret`, `sign`, `clock`.
+//! `error`, `secret`, `sign`, `clock`; the STS credential sources call `sts`, which uses `rpc`
+//! with a credential cache (`credentials` and `rpc` are mutually aware by design).
 
 pub mod client;
 pub mod clock;
@@ -12,6 +13,7 @@ pub mod rpc;
 pub mod secret;
 pub mod settings;
 pub mod sign;
+pub mod sts;
 pub mod vpc;
 
 #[cfg(test)]

@@ -62,6 +62,37 @@ pub struct Settings {
     pub terraform_version: Option<String>,
     pub ecs_role_name: Option<String>,
     pub max_requests_per_second: Option<f64>,
+    /// The `assume_role` block, when written.
+    pub assume_role: Option<AssumeRoleSettings>,
+    /// The `assume_role_with_oidc` block, when written.
+    pub assume_role_with_oidc: Option<OidcSettings>,
+    /// A URL answering credentials JSON to a plain GET.
+    pub credentials_uri: Option<String>,
+    /// `endpoints { sts = ... }`: a host, `host:port`, or a full URL.
+    pub sts_endpoint: Option<String>,
+}
+
+/// The `assume_role` block as written; unset values fall back to variables, then defaults.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AssumeRoleSettings {
+    pub role_arn: Option<String>,
+    pub session_name: Option<String>,
+    pub policy: Option<String>,
+    pub session_expiration: Option<i64>,
+    pub external_id: Option<String>,
+}
+
+/// The `assume_role_with_oidc` block as written; unset values fall back to the RRSA
+/// variables, then defaults. `Debug` shows the token redacted (it is a [`Secret`]).
+#[derive(Clone, Debug, Default)]
+pub struct OidcSettings {
+    pub oidc_provider_arn: Option<String>,
+    pub role_arn: Option<String>,
+    pub oidc_token_file: Option<PathBuf>,
+    pub oidc_token: Option<Secret>,
+    pub role_session_name: Option<String>,
+    pub policy: Option<String>,
+    pub session_expiration: Option<i64>,
 }
 
 impl Settings {
@@ -69,6 +100,7 @@ impl Settings {
     pub fn endpoint(&self, key: &str) -> Option<&str> {
         match key {
             "vpc" => self.vpc_endpoint.as_deref(),
+            "sts" => self.sts_endpoint.as_deref(),
             _ => None,
         }
     }
@@ -99,6 +131,10 @@ impl Default for Settings {
             terraform_version: None,
             ecs_role_name: None,
             max_requests_per_second: None,
+            assume_role: None,
+            assume_role_with_oidc: None,
+            credentials_uri: None,
+            sts_endpoint: None,
         }
     }
 }
@@ -123,6 +159,10 @@ impl fmt::Debug for Settings {
             .field("terraform_version", &self.terraform_version)
             .field("ecs_role_name", &self.ecs_role_name)
             .field("max_requests_per_second", &self.max_requests_per_second)
+            .field("assume_role", &self.assume_role)
+            .field("assume_role_with_oidc", &self.assume_role_with_oidc)
+            .field("credentials_uri", &self.credentials_uri)
+            .field("sts_endpoint", &self.sts_endpoint)
             .finish()
     }
 }
@@ -246,10 +286,18 @@ mod tests {
         let s = Settings {
             secret_key: Some(Secret::new("very-secret")),
             security_token: Some(Secret::new("token-secret")),
+            assume_role_with_oidc: Some(OidcSettings {
+                oidc_token: Some(Secret::new("oidc-token-secret")),
+                ..OidcSettings::default()
+            }),
             ..Settings::default()
         };
         let dbg = format!("{s:?}");
-        assert!(!dbg.contains("very-secret") && !dbg.contains("token-secret"));
+        assert!(
+            !dbg.contains("very-secret")
+                && !dbg.contains("token-secret")
+                && !dbg.contains("oidc-token-secret")
+        );
         assert!(dbg.contains("** redacted **"));
     }
 }

@@ -25,7 +25,7 @@ const PROFILES: &str = r#"{
   "profiles": [
     {"name": "main", "mode": "AK", "access_key_id": "ak-main", "access_key_secret": "sk-main-secret", "region_id": "cn-shenzhen"},
     {"name": "temp", "mode": "StsToken", "access_key_id": "ak-temp", "access_key_secret": "sk-temp-secret", "sts_token": "tok-temp-secret", "region_id": "ap-southeast-5"},
-    {"name": "chained", "mode": "ChainableRamRoleArn", "source_profile": "main", "ram_role_arn": "acs:ram::1:role/r"}
+    {"name": "sso", "mode": "CloudSSO", "access_key_id": "ak-sso"}
   ]
 }"#;
 
@@ -92,13 +92,15 @@ async fn no_credentials_is_one_error_at_the_first_call() {
     let Error::Credentials(CredentialsError::Missing { looked_at }) = &err else {
         panic!("expected missing credentials, got {err:?}");
     };
-    assert_eq!(looked_at.len(), 4, "{looked_at:?}");
+    assert_eq!(looked_at.len(), 6, "{looked_at:?}");
     let text = err.to_string();
     for place in [
         "provider block",
         "ALIBABA_CLOUD_ACCESS_KEY_ID",
         "config.json",
         "ECS instance role",
+        "ALIBABA_CLOUD_OIDC_TOKEN_FILE",
+        "credentials_uri",
     ] {
         assert!(text.contains(place), "{place} missing from: {text}");
     }
@@ -109,14 +111,15 @@ async fn unsupported_profile_mode_is_named() {
     let home = tempfile::tempdir().unwrap();
     write_profiles(home.path(), PROFILES);
     let s = Settings {
-        profile: Some("chained".into()),
+        profile: Some("sso".into()),
         ..Settings::default()
     };
     let c = Client::new(s, env(&[], Some(home.path()))).unwrap();
     let err = c.credentials().await.unwrap_err().to_string();
     assert!(
-        err.contains("mode ChainableRamRoleArn, which is not supported yet")
-            && err.contains("\"chained\""),
+        err.contains("mode CloudSSO, which is not supported")
+            && err.contains("supported modes are AK, StsToken, RamRoleArn, EcsRamRole, ChainableRamRoleArn and OIDC")
+            && err.contains("\"sso\""),
         "{err}"
     );
 }

@@ -11,6 +11,7 @@ mod emulator_sts;
 mod plugin_cli;
 mod plugin_process;
 mod signer;
+mod sts;
 mod support;
 mod tf;
 mod tfvalue;

@@ -93,20 +93,29 @@ async fn fetch_ecs(
         .bytes()
         .await
         .map_err(|e| fail(&url, error_chain(&e)))?;
-    let rc: RoleCredentials = serde_json::from_slice(&body)
-        .map_err(|e| fail(&url, format!("the answer is not the expected JSON ({e})")))?;
+    let creds = decode_answer(&body, format!("ECS RAM role \"{role}\""))
+        .map_err(|reason| fail(&url, reason))?;
+    let expires = creds.expires;
+    Ok((creds, expires))
+}
+
+/// The `{"Code":"Success","AccessKeyId",...,"Expiration"}` answer the metadata service and
+/// `credentials_uri` servers give. Errors never quote the body: it holds the secret.
+pub(super) fn decode_answer(body: &[u8], source: String) -> Result<Credentials, String> {
+    let rc: RoleCredentials = serde_json::from_slice(body)
+        .map_err(|e| format!("the answer is not the expected JSON ({e})"))?;
     if rc.code != "Success" {
-        return Err(fail(
-            &url,
-            format!("the answer's Code is {:?}, not \"Success\"", rc.code),
+        return Err(format!(
+            "the answer's Code is {:?}, not \"Success\"",
+            rc.code
         ));
     }
     let secret = rc
         .access_key_secret
         .filter(|s| !s.expose().is_empty())
-        .ok_or_else(|| fail(&url, "the answer has no AccessKeySecret".to_owned()))?;
+        .ok_or_else(|| "the answer has no AccessKeySecret".to_owned())?;
     if rc.access_key_id.is_empty() {
-        return Err(fail(&url, "the answer has no AccessKeyId".to_owned()));
+        return Err("the answer has no AccessKeyId".to_owned());
     }
     let expires = if rc.expiration.is_empty() {
         None
@@ -116,24 +125,16 @@ async fn fetch_ecs(
                 &rc.expiration,
                 &time::format_description::well_known::Rfc3339,
             )
-            .map_err(|e| {
-                fail(
-                    &url,
-                    format!("Expiration {:?} is not a valid time ({e})", rc.expiration),
-                )
-            })?,
+            .map_err(|e| format!("Expiration {:?} is not a valid time ({e})", rc.expiration))?,
         )
     };
-    Ok((
-        Credentials {
-            access_key_id: rc.access_key_id,
-            access_key_secret: secret,
-            security_token: rc.security_token.filter(|t| !t.expose().is_empty()),
-            source: format!("ECS RAM role \"{role}\""),
-            expires,
-        },
+    Ok(Credentials {
+        access_key_id: rc.access_key_id,
+        access_key_secret: secret,
+        security_token: rc.security_token.filter(|t| !t.expose().is_empty()),
+        source,
         expires,
-    ))
+    })
 }
 
 /// The instance role named by `ecs_role_name` or the environment; nothing when not asked for.
@@ -146,6 +147,11 @@ pub struct EcsRole {
 
 impl EcsRole {
     pub fn new(settings: &Settings, env: &Environment) -> Result<Self, CredentialsError> {
+        Self::with_role(ecs_role(settings, env), env)
+    }
+
+    /// The instance role `role` (a profile's `ram_role_name`), or none.
+    pub fn with_role(role: Option<String>, env: &Environment) -> Result<Self, CredentialsError> {
         // The metadata service is link-local: no proxy, and short timeouts so a machine that
         // is not on ECS fails fast.
         let http = reqwest::Client::builder()
@@ -156,7 +162,7 @@ impl EcsRole {
             .build()
             .map_err(|e| CredentialsError::Client(error_chain(&e)))?;
         Ok(EcsRole {
-            role: ecs_role(settings, env),
+            role,
             base_url: env.metadata_base_url().to_owned(),
             http,
         })

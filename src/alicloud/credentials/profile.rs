@@ -1,16 +1,21 @@
 //! A profile of the Alibaba Cloud CLI's credentials file (`~/.aliyun/config.json`): which
-//! file, which profile, which mode; also the profile's region for the provider's default.
+//! file, which profile, which mode (`AK`, `StsToken`, `RamRoleArn`, `EcsRamRole`,
+//! `ChainableRamRoleArn`, `OIDC`); also the profile's region for the provider's default.
 
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use serde::Deserialize;
 
+use super::assume_role::{StsAccess, assume_with, checked};
+use super::ecs_role::EcsRole;
+use super::oidc::{OidcSpec, OidcToken, assume_with_oidc};
 use super::provider::{Credentials, ProvideCredentials};
 use super::static_keys::{non_empty, non_empty_secret, pair};
 use crate::alicloud::error::CredentialsError;
 use crate::alicloud::secret::Secret;
 use crate::alicloud::settings::{Environment, Settings};
+use crate::alicloud::sts::{self, AssumeRoleInput};
 
 pub const ENV_PROFILE: &[&str] = &["ALICLOUD_PROFILE", "ALIBABA_CLOUD_PROFILE"];
 pub const ENV_CREDENTIALS_FILE: &[&str] = &[
@@ -27,7 +32,7 @@ struct ConfigFile {
     profiles: Vec<Profile>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, Clone)]
 struct Profile {
     #[serde(default)]
     name: String,
@@ -41,7 +46,29 @@ struct Profile {
     sts_token: Option<Secret>,
     #[serde(default)]
     region_id: Option<String>,
+    #[serde(default)]
+    ram_role_arn: Option<String>,
+    #[serde(default)]
+    ram_session_name: Option<String>,
+    /// The CLI writes a number; older files have a string.
+    #[serde(default)]
+    expired_seconds: Option<serde_json::Value>,
+    #[serde(default)]
+    external_id: Option<String>,
+    #[serde(default)]
+    ram_role_name: Option<String>,
+    #[serde(default)]
+    source_profile: Option<String>,
+    #[serde(default)]
+    oidc_provider_arn: Option<String>,
+    #[serde(default)]
+    oidc_token_file: Option<String>,
 }
+
+/// Modes this provider can use, for the error naming an unsupported one.
+const CHAINABLE: &str = "ChainableRamRoleArn";
+/// A chain of `source_profile`s longer than this is a mistake (the CLI stops far earlier).
+const MAX_CHAIN: usize = 8;
 
 /// Where the profile file is, and whether the user named it (then it must exist).
 fn profile_file_path(settings: &Settings, env: &Environment) -> Result<(PathBuf, bool), String> {
@@ -82,7 +109,10 @@ enum FileLookup {
     Nothing(String),
     Found {
         path: PathBuf,
-        profile: Profile,
+        /// Boxed: a profile is large next to the other variant.
+        profile: Box<Profile>,
+        /// Every profile of the file, for `source_profile`.
+        all: Vec<Profile>,
     },
 }
 
@@ -124,8 +154,12 @@ fn lookup_profile(settings: &Settings, env: &Environment) -> Result<FileLookup, 
         (None, None) => ("default".to_owned(), false),
     };
     let ConfigFile { profiles, .. } = file;
-    match profiles.into_iter().find(|p| p.name == name) {
-        Some(profile) => Ok(FileLookup::Found { path, profile }),
+    match profiles.iter().find(|p| p.name == name).cloned() {
+        Some(profile) => Ok(FileLookup::Found {
+            path,
+            profile: Box::new(profile),
+            all: profiles,
+        }),
         None if must_exist => Err(CredentialsError::ProfileNotFound {
             profile: name,
             path,
@@ -137,45 +171,205 @@ fn lookup_profile(settings: &Settings, env: &Environment) -> Result<FileLookup, 
     }
 }
 
-fn from_profile(path: &Path, profile: Profile) -> Result<Credentials, CredentialsError> {
-    let mode = profile
+fn mode_of(profile: &Profile) -> String {
+    profile
         .mode
         .as_deref()
         .map(str::trim)
         .filter(|m| !m.is_empty())
         // The CLI writes AK when no mode was chosen.
         .unwrap_or("AK")
-        .to_owned();
-    let source_name = format!("profile \"{}\" of {}", profile.name, path.display());
+        .to_owned()
+}
+
+fn source_name(path: &Path, profile: &Profile) -> String {
+    format!("profile \"{}\" of {}", profile.name, path.display())
+}
+
+/// The role a `RamRoleArn` or `ChainableRamRoleArn` profile assumes.
+fn role_of(
+    path: &Path,
+    profile: &Profile,
+    mode: &str,
+) -> Result<AssumeRoleInput, CredentialsError> {
+    let setting = |field: &str| {
+        format!(
+            "{field} of profile \"{}\" in {}",
+            profile.name,
+            path.display()
+        )
+    };
+    let role_arn =
+        non_empty(&profile.ram_role_arn).ok_or_else(|| CredentialsError::Incomplete {
+            source_name: source_name(path, profile),
+            present: format!("mode {mode}"),
+            missing: "ram_role_arn".to_owned(),
+        })?;
+    let role_arn = checked(
+        &setting("ram_role_arn"),
+        role_arn.to_owned(),
+        sts::check_role_arn,
+    )?;
+    let session_name = match non_empty(&profile.ram_session_name) {
+        Some(s) => checked(
+            &setting("ram_session_name"),
+            s.to_owned(),
+            sts::check_session_name,
+        )?,
+        None => sts::DEFAULT_SESSION_NAME.to_owned(),
+    };
+    let duration_seconds = match &profile.expired_seconds {
+        None | Some(serde_json::Value::Null) => sts::DEFAULT_SESSION_SECONDS,
+        // 0 is what the CLI writes when the user gave none.
+        Some(v) if v.as_i64() == Some(0) || v.as_str() == Some("0") || v.as_str() == Some("") => {
+            sts::DEFAULT_SESSION_SECONDS
+        }
+        Some(v) => {
+            let n = v
+                .as_i64()
+                .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+                .ok_or_else(|| CredentialsError::Invalid {
+                    setting: setting("expired_seconds"),
+                    reason: format!("{v} is not a whole number of seconds"),
+                })?;
+            sts::check_session_expiration(n).map_err(|reason| CredentialsError::Invalid {
+                setting: setting("expired_seconds"),
+                reason,
+            })?;
+            n
+        }
+    };
+    Ok(AssumeRoleInput {
+        role_arn,
+        session_name,
+        duration_seconds,
+        policy: None,
+        external_id: non_empty(&profile.external_id).map(str::to_owned),
+    })
+}
+
+/// Credentials of a profile that does not chain to another.
+async fn from_profile(
+    path: &Path,
+    profile: &Profile,
+    env: &Environment,
+    sts: &StsAccess,
+) -> Result<Credentials, CredentialsError> {
+    let mode = mode_of(profile);
+    let source_name = source_name(path, profile);
     let key = non_empty(&profile.access_key_id).map(|k| ("access_key_id", k.to_owned()));
     let secret =
         non_empty_secret(&profile.access_key_secret).map(|s| ("access_key_secret", s.clone()));
-    let creds = match mode.as_str() {
-        "AK" => pair(&source_name, key, secret, None)?,
+    let incomplete = |missing: &str| CredentialsError::Incomplete {
+        source_name: source_name.clone(),
+        present: format!("mode {mode}"),
+        missing: missing.to_owned(),
+    };
+    let keys = |token| -> Result<Credentials, CredentialsError> {
+        pair(&source_name, key.clone(), secret.clone(), token)?
+            .ok_or_else(|| incomplete("access_key_id and access_key_secret"))
+    };
+    match mode.as_str() {
+        "AK" => keys(None),
         "StsToken" => {
             let token = non_empty_secret(&profile.sts_token).map(|t| ("sts_token", t.clone()));
             if token.is_none() {
-                return Err(CredentialsError::Incomplete {
-                    source_name,
-                    present: "mode StsToken".to_owned(),
-                    missing: "sts_token".to_owned(),
-                });
+                return Err(incomplete("sts_token"));
             }
-            pair(&source_name, key, secret, token)?
+            keys(token)
         }
-        other => {
-            return Err(CredentialsError::UnsupportedMode {
-                mode: other.to_owned(),
-                profile: profile.name,
+        "RamRoleArn" => {
+            let role = role_of(path, profile, &mode)?;
+            assume_with(keys(None)?, role, sts, env.clock().clone()).await
+        }
+        "EcsRamRole" => {
+            let role =
+                non_empty(&profile.ram_role_name).ok_or_else(|| incomplete("ram_role_name"))?;
+            EcsRole::with_role(Some(role.to_owned()), env)?
+                .provide()
+                .await
+        }
+        "OIDC" => {
+            let role_arn =
+                non_empty(&profile.ram_role_arn).ok_or_else(|| incomplete("ram_role_arn"))?;
+            let provider = non_empty(&profile.oidc_provider_arn)
+                .ok_or_else(|| incomplete("oidc_provider_arn"))?;
+            let file =
+                non_empty(&profile.oidc_token_file).ok_or_else(|| incomplete("oidc_token_file"))?;
+            let role = role_of(path, profile, &mode)?;
+            let spec = OidcSpec {
+                role_arn: role_arn.to_owned(),
+                oidc_provider_arn: checked(
+                    &format!(
+                        "oidc_provider_arn of profile \"{}\" in {}",
+                        profile.name,
+                        path.display()
+                    ),
+                    provider.to_owned(),
+                    sts::check_oidc_provider_arn,
+                )?,
+                token: OidcToken::File(expand_home(Path::new(file), env)),
+                session_name: role.session_name,
+                duration_seconds: role.duration_seconds,
+                policy: None,
+                origin: source_name.clone(),
+            };
+            assume_with_oidc(&spec, sts).await
+        }
+        other => Err(CredentialsError::UnsupportedMode {
+            mode: other.to_owned(),
+            profile: profile.name.clone(),
+            path: path.to_path_buf(),
+        }),
+    }
+}
+
+/// A profile's credentials, following `source_profile` links of `ChainableRamRoleArn`
+/// profiles down to one that has its own, then assuming each role back up.
+async fn resolve_profile(
+    path: &Path,
+    profile: Profile,
+    all: &[Profile],
+    env: &Environment,
+    sts: &StsAccess,
+) -> Result<Credentials, CredentialsError> {
+    let mut links = vec![profile];
+    while let Some(last) = links.last().filter(|p| mode_of(p) == CHAINABLE) {
+        let chain_error = |reason: String| CredentialsError::ProfileChain {
+            profile: links[0].name.clone(),
+            path: path.to_path_buf(),
+            reason,
+        };
+        let Some(src) = non_empty(&last.source_profile) else {
+            return Err(CredentialsError::Incomplete {
+                source_name: source_name(path, last),
+                present: format!("mode {CHAINABLE}"),
+                missing: "source_profile".to_owned(),
+            });
+        };
+        if links.iter().any(|p| p.name == src) {
+            return Err(chain_error(format!("source_profile \"{src}\" loops back")));
+        }
+        if links.len() > MAX_CHAIN {
+            return Err(chain_error(format!(
+                "more than {MAX_CHAIN} source_profile links"
+            )));
+        }
+        let Some(next) = all.iter().find(|p| p.name == src) else {
+            return Err(CredentialsError::ProfileNotFound {
+                profile: src.to_owned(),
                 path: path.to_path_buf(),
             });
-        }
-    };
-    creds.ok_or(CredentialsError::Incomplete {
-        source_name,
-        present: format!("mode {mode}"),
-        missing: "access_key_id and access_key_secret".to_owned(),
-    })
+        };
+        links.push(next.clone());
+    }
+    let root = links.pop().expect("links starts with one profile");
+    let mut creds = from_profile(path, &root, env, sts).await?;
+    while let Some(link) = links.pop() {
+        let role = role_of(path, &link, CHAINABLE)?;
+        creds = assume_with(creds, role, sts, env.clock().clone()).await?;
+    }
+    Ok(creds)
 }
 
 /// The profile's `region_id`, for the provider region when neither the block nor the
@@ -193,13 +387,15 @@ pub fn profile_region(settings: &Settings, env: &Environment) -> Option<String> 
 pub struct ProfileFile {
     settings: Settings,
     env: Environment,
+    sts: StsAccess,
 }
 
 impl ProfileFile {
-    pub fn new(settings: &Settings, env: &Environment) -> Self {
+    pub fn new(settings: &Settings, env: &Environment, sts: StsAccess) -> Self {
         ProfileFile {
             settings: settings.clone(),
             env: env.clone(),
+            sts,
         }
     }
 }
@@ -208,7 +404,9 @@ impl ProfileFile {
 impl ProvideCredentials for ProfileFile {
     async fn provide(&self) -> Result<Credentials, CredentialsError> {
         match lookup_profile(&self.settings, &self.env)? {
-            FileLookup::Found { path, profile } => from_profile(&path, profile),
+            FileLookup::Found { path, profile, all } => {
+                resolve_profile(&path, *profile, &all, &self.env, &self.sts).await
+            }
             FileLookup::Nothing(why) => Err(CredentialsError::NotLoaded(why)),
         }
     }

@@ -10,9 +10,21 @@ use crate::alicloud::error::CredentialsError;
 use crate::alicloud::secret::Secret;
 use crate::alicloud::settings::{Environment, Settings};
 
+/// What STS sources need, from the same settings (`sts_endpoint` points at a test server).
+fn sts_access(settings: &Settings, env: &Environment) -> StsAccess {
+    StsAccess {
+        transport: Arc::new(
+            crate::alicloud::rpc::Transport::new(settings, env, &[&crate::alicloud::sts::STS])
+                .unwrap(),
+        ),
+        region: None,
+    }
+}
+
 /// The cached chain every client uses, built the same way.
 fn chain(settings: Settings, env: Environment) -> Result<Arc<Cached>, CredentialsError> {
-    default_credentials(&settings, &env)
+    let sts = sts_access(&settings, &env);
+    default_credentials(&settings, &env, &sts)
 }
 
 fn env(vars: &[(&str, &str)], home: Option<&Path>) -> Environment {
@@ -165,7 +177,9 @@ const CONFIG: &str = r#"{
         {"name": "role", "mode": "RamRoleArn", "access_key_id": "a", "access_key_secret": "b", "ram_role_arn": "acs:ram::1:role/x"},
         {"name": "ecs", "mode": "EcsRamRole", "ram_role_name": "r"},
         {"name": "half", "mode": "AK", "access_key_id": "ak-half"},
-        {"name": "stsnotoken", "mode": "StsToken", "access_key_id": "a", "access_key_secret": "b"}
+        {"name": "stsnotoken", "mode": "StsToken", "access_key_id": "a", "access_key_secret": "b"},
+        {"name": "sso", "mode": "CloudSSO"},
+        {"name": "ext", "mode": "External"}
     ]
 }"#;
 
@@ -217,7 +231,7 @@ async fn environment_beats_profile() {
 async fn unsupported_modes_are_named() {
     let home = tempfile::tempdir().unwrap();
     write_config(home.path(), CONFIG);
-    for (profile, mode) in [("role", "RamRoleArn"), ("ecs", "EcsRamRole")] {
+    for (profile, mode) in [("sso", "CloudSSO"), ("ext", "External")] {
         let s = Settings {
             profile: Some(profile.into()),
             ..Settings::default()
@@ -227,7 +241,9 @@ async fn unsupported_modes_are_named() {
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains(&format!("mode {mode}, which is not supported yet"))
+            err.contains(&format!("mode {mode}, which is not supported"))
+                && err
+                    .contains("AK, StsToken, RamRoleArn, EcsRamRole, ChainableRamRoleArn and OIDC")
                 && err.contains(&format!("profile \"{profile}\"")),
             "{err}"
         );
@@ -463,16 +479,20 @@ mod ecs {
 
     #[tokio::test]
     async fn refreshed_before_expiry() {
-        let server = TestServer::start(metadata(time::Duration::minutes(2), true)).await;
+        // 3 s credentials are renewed after half their life (the margin is at most 180 s).
+        let server = TestServer::start(metadata(time::Duration::seconds(3), true)).await;
         let e =
             env(&[("ALICLOUD_ECS_ROLE_NAME", "my-role")], None).with_metadata_base_url(&server.url);
         let chain = chain(Settings::default(), e).unwrap();
         chain.get().await.unwrap();
         chain.get().await.unwrap();
+        assert_eq!(server.count(), 2, "fresh: cached");
+        tokio::time::sleep(std::time::Duration::from_millis(1600)).await;
+        chain.get().await.unwrap();
         assert_eq!(
             server.count(),
             4,
-            "credentials expiring within the margin are fetched again"
+            "credentials past half their life are fetched again"
         );
     }
 
@@ -480,13 +500,14 @@ mod ecs {
     async fn a_failed_refresh_keeps_still_valid_credentials() {
         let server = TestServer::start(|i, req: &Request| match (i, req.method.as_str()) {
             (_, "PUT") => Reply::json(200, "t"),
-            (1, _) => Reply::json(200, &role_answer(time::Duration::minutes(2))),
+            (1, _) => Reply::json(200, &role_answer(time::Duration::seconds(3))),
             _ => Reply::html(500, "down"),
         })
         .await;
         let e = env(&[], None).with_metadata_base_url(&server.url);
         let chain = chain(settings_with_role(), e).unwrap();
         assert_eq!(chain.get().await.unwrap().access_key_id, "STS.ak");
+        tokio::time::sleep(std::time::Duration::from_millis(1600)).await;
         assert_eq!(chain.get().await.unwrap().access_key_id, "STS.ak");
         assert_eq!(server.count(), 4);
     }
@@ -555,5 +576,384 @@ mod ecs {
             Err(CredentialsError::Missing { .. })
         ));
         assert_eq!(server.count(), 0);
+    }
+}
+
+/// The STS sources against a local STS: the chain's order with them, one renewal for
+/// concurrent callers, renewal before expiry, the token file read at each renewal, errors.
+mod sts_sources {
+    use super::*;
+    use crate::alicloud::settings::{AssumeRoleSettings, OidcSettings};
+    use crate::alicloud::test_server::{Reply, Request, TestServer};
+
+    const ROLE: &str = "acs:ram::1234567890123456:role/ci";
+    const PROVIDER: &str = "acs:ram::1234567890123456:oidc-provider/github";
+
+    /// STS answering every AssumeRole* with a new key that lives `life`.
+    async fn sts(life: time::Duration) -> TestServer {
+        TestServer::start(move |i, req: &Request| {
+            let form = req.form();
+            if form.get("RoleArn").is_some_and(|r| r.contains("nobody")) {
+                return Reply::json(
+                    404,
+                    r#"{"RequestId":"RID-404","Code":"EntityNotExist.Role","Message":"The role does not exist."}"#,
+                );
+            }
+            let exp = (OffsetDateTime::now_utc() + life)
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap();
+            Reply::json(
+                200,
+                &format!(
+                    r#"{{"RequestId":"RID-{i}","AssumedRoleUser":{{"Arn":"x","AssumedRoleId":"y"}},"Credentials":{{"AccessKeyId":"STS.key-{i}","AccessKeySecret":"sts-secret-{i}","SecurityToken":"sts-token-{i}","Expiration":"{exp}"}}}}"#
+                ),
+            )
+        })
+        .await
+    }
+
+    fn with_sts(server: &TestServer, s: Settings) -> Settings {
+        Settings {
+            sts_endpoint: Some(server.url.clone()),
+            ..s
+        }
+    }
+
+    fn calls(server: &TestServer, action: &str) -> Vec<HashMap<String, String>> {
+        server
+            .requests()
+            .iter()
+            .map(Request::form)
+            .filter(|f| f.get("Action").map(String::as_str) == Some(action))
+            .collect()
+    }
+
+    fn role_block() -> Settings {
+        Settings {
+            assume_role: Some(AssumeRoleSettings {
+                role_arn: Some(ROLE.into()),
+                external_id: Some("ext-1".into()),
+                ..AssumeRoleSettings::default()
+            }),
+            ..Settings::default()
+        }
+    }
+
+    const ENV_KEYS: [(&str, &str); 2] = [
+        ("ALICLOUD_ACCESS_KEY", "ak-env"),
+        ("ALICLOUD_SECRET_KEY", "sk-env"),
+    ];
+
+    #[tokio::test]
+    async fn assume_role_on_top_of_the_environment() {
+        let server = sts(time::Duration::hours(1)).await;
+        let c = resolve(with_sts(&server, role_block()), env(&ENV_KEYS, None))
+            .await
+            .unwrap();
+        assert_eq!(c.access_key_id, "STS.key-0");
+        assert_eq!(c.security_token.as_ref().unwrap().expose(), "sts-token-0");
+        assert!(
+            c.source.contains("base credentials from the environment"),
+            "{}",
+            c.source
+        );
+        let sent = calls(&server, "AssumeRole");
+        assert_eq!(sent.len(), 1);
+        let f = &sent[0];
+        for (k, v) in [
+            ("AccessKeyId", "ak-env"),
+            ("RoleArn", ROLE),
+            ("RoleSessionName", "terraform"),
+            ("DurationSeconds", "3600"),
+            ("ExternalId", "ext-1"),
+            ("Version", "2015-04-01"),
+        ] {
+            assert_eq!(f.get(k).map(String::as_str), Some(v), "{k}");
+        }
+        assert!(f.contains_key("Signature") && !f.contains_key("SecurityToken"));
+    }
+
+    #[tokio::test]
+    async fn order_keys_then_oidc_then_uri_and_role_on_top_of_oidc() {
+        let server = sts(time::Duration::hours(1)).await;
+        let dir = tempfile::tempdir().unwrap();
+        let token = dir.path().join("token");
+        std::fs::write(&token, "oidc-token-1\n").unwrap();
+        let uri = TestServer::start(|_, _: &Request| {
+            Reply::json(
+                200,
+                r#"{"Code":"Success","AccessKeyId":"ak-uri","AccessKeySecret":"sk-uri","SecurityToken":"tok-uri","Expiration":"2099-01-01T00:00:00Z"}"#,
+            )
+        })
+        .await;
+        let rrsa = [
+            ("ALIBABA_CLOUD_ROLE_ARN", ROLE),
+            ("ALIBABA_CLOUD_OIDC_PROVIDER_ARN", PROVIDER),
+            ("ALIBABA_CLOUD_OIDC_TOKEN_FILE", token.to_str().unwrap()),
+            ("ALIBABA_CLOUD_CREDENTIALS_URI", uri.url.as_str()),
+        ];
+        // Keys in the environment win over OIDC: no STS call.
+        let all: Vec<_> = ENV_KEYS.iter().chain(rrsa.iter()).copied().collect();
+        let c = resolve(with_sts(&server, Settings::default()), env(&all, None))
+            .await
+            .unwrap();
+        assert_eq!(c.access_key_id, "ak-env");
+        assert_eq!(server.count(), 0);
+        // The RRSA variables alone: OIDC, before the credentials URI.
+        let c = resolve(with_sts(&server, Settings::default()), env(&rrsa, None))
+            .await
+            .unwrap();
+        assert_eq!(c.access_key_id, "STS.key-0");
+        assert!(c.source.contains("RRSA"), "{}", c.source);
+        let f = &calls(&server, "AssumeRoleWithOIDC")[0];
+        assert_eq!(f["OIDCToken"], "oidc-token-1");
+        assert_eq!(f["OIDCProviderArn"], PROVIDER);
+        assert!(!f.contains_key("AccessKeyId") && !f.contains_key("Signature"));
+        assert_eq!(uri.count(), 0);
+        // The credentials URI last.
+        let c = resolve(
+            with_sts(&server, Settings::default()),
+            env(&rrsa[3..], None),
+        )
+        .await
+        .unwrap();
+        assert_eq!(c.access_key_id, "ak-uri");
+        assert_eq!(c.security_token.as_ref().unwrap().expose(), "tok-uri");
+        // assume_role on top of OIDC credentials: signed with the OIDC key and its token.
+        let c = resolve(with_sts(&server, role_block()), env(&rrsa, None))
+            .await
+            .unwrap();
+        assert_eq!(c.access_key_id, "STS.key-2");
+        let f = &calls(&server, "AssumeRole")[0];
+        assert_eq!(f["AccessKeyId"], "STS.key-1");
+        assert_eq!(f["SecurityToken"], "sts-token-1");
+        assert!(c.source.contains("assume_role_with_oidc"), "{}", c.source);
+    }
+
+    #[tokio::test]
+    async fn nothing_lists_six_places() {
+        let home = tempfile::tempdir().unwrap();
+        let err = resolve(Settings::default(), env(&[], Some(home.path())))
+            .await
+            .unwrap_err();
+        let CredentialsError::Missing { looked_at } = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(looked_at.len(), 6, "{looked_at:?}");
+        let text = err.to_string();
+        for needle in [
+            "ALIBABA_CLOUD_OIDC_PROVIDER_ARN",
+            "credentials_uri",
+            "ALICLOUD_CREDENTIALS_URI",
+        ] {
+            assert!(text.contains(needle), "{needle} missing from {text}");
+        }
+    }
+
+    #[tokio::test]
+    async fn concurrent_callers_share_one_sts_call() {
+        let server = sts(time::Duration::hours(1)).await;
+        let cache = chain(with_sts(&server, role_block()), env(&ENV_KEYS, None)).unwrap();
+        let all = futures_util::future::join_all((0..20).map(|_| cache.get())).await;
+        assert!(
+            all.iter()
+                .all(|c| c.as_ref().unwrap().access_key_id == "STS.key-0")
+        );
+        assert_eq!(calls(&server, "AssumeRole").len(), 1);
+    }
+
+    #[tokio::test]
+    async fn renewed_before_expiry_and_token_file_read_each_time() {
+        let server = sts(time::Duration::seconds(3)).await;
+        let dir = tempfile::tempdir().unwrap();
+        let token = dir.path().join("token");
+        std::fs::write(&token, "first-token").unwrap();
+        let s = Settings {
+            assume_role_with_oidc: Some(OidcSettings {
+                role_arn: Some(ROLE.into()),
+                oidc_provider_arn: Some(PROVIDER.into()),
+                oidc_token_file: Some(token.clone()),
+                role_session_name: Some("ci-run".into()),
+                ..OidcSettings::default()
+            }),
+            ..Settings::default()
+        };
+        let cache = chain(with_sts(&server, s), env(&[], None)).unwrap();
+        let first = cache.get().await.unwrap();
+        assert_eq!(
+            cache.get().await.unwrap().access_key_id,
+            first.access_key_id
+        );
+        // The runner rotates the token; past half the session's life, a new session with it.
+        std::fs::write(&token, "second-token").unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(1600)).await;
+        let second = cache.get().await.unwrap();
+        assert_ne!(second.access_key_id, first.access_key_id);
+        assert!(second.expires.unwrap() > OffsetDateTime::now_utc());
+        let tokens: Vec<String> = calls(&server, "AssumeRoleWithOIDC")
+            .iter()
+            .map(|f| f["OIDCToken"].clone())
+            .collect();
+        assert_eq!(tokens, ["first-token", "second-token"]);
+        assert_eq!(
+            calls(&server, "AssumeRoleWithOIDC")[0]["RoleSessionName"],
+            "ci-run"
+        );
+    }
+
+    #[tokio::test]
+    async fn sts_errors_name_code_request_id_and_source() {
+        let server = sts(time::Duration::hours(1)).await;
+        let s = Settings {
+            assume_role: Some(AssumeRoleSettings {
+                role_arn: Some("acs:ram::1:role/nobody".into()),
+                ..AssumeRoleSettings::default()
+            }),
+            ..Settings::default()
+        };
+        let err = resolve(with_sts(&server, s), env(&ENV_KEYS, None))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, CredentialsError::Sts { .. }));
+        assert!(std::error::Error::source(&err).is_some());
+        let text = err.to_string();
+        for needle in [
+            "assume_role acs:ram::1:role/nobody with base credentials from the environment",
+            "EntityNotExist.Role",
+            "RID-404",
+        ] {
+            assert!(text.contains(needle), "{needle} missing from {text}");
+        }
+        assert!(!text.contains("sk-env"));
+    }
+
+    #[tokio::test]
+    async fn settings_that_cannot_work_fail_when_built() {
+        let e = env(&[], None);
+        let build = |s: Settings| chain(s, e.clone()).map(drop).unwrap_err().to_string();
+        let err = build(Settings {
+            assume_role: Some(AssumeRoleSettings::default()),
+            ..Settings::default()
+        });
+        assert!(err.contains("role_arn is required"), "{err}");
+        let err = build(Settings {
+            assume_role_with_oidc: Some(OidcSettings {
+                role_arn: Some(ROLE.into()),
+                oidc_provider_arn: Some(PROVIDER.into()),
+                oidc_token_file: Some("/t".into()),
+                oidc_token: Some(Secret::new("inline-token")),
+                ..OidcSettings::default()
+            }),
+            ..Settings::default()
+        });
+        assert!(
+            err.contains("not both") && !err.contains("inline-token"),
+            "{err}"
+        );
+        let err = chain(
+            Settings::default(),
+            env(
+                &[("ALICLOUD_ASSUME_ROLE_ARN", "arn:aws:iam::1:role/x")],
+                None,
+            ),
+        )
+        .map(drop)
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("ALICLOUD_ASSUME_ROLE_ARN"), "{err}");
+        // ALIBABA_CLOUD_ROLE_ARN alone is an RRSA variable, not a request to assume a role.
+        assert!(
+            role_from_settings(
+                &Settings::default(),
+                &env(&[("ALIBABA_CLOUD_ROLE_ARN", ROLE)], None)
+            )
+            .unwrap()
+            .is_none()
+        );
+        let r = role_from_settings(
+            &Settings {
+                assume_role: Some(AssumeRoleSettings::default()),
+                ..Settings::default()
+            },
+            &env(
+                &[
+                    ("ALIBABA_CLOUD_ROLE_ARN", ROLE),
+                    ("ALICLOUD_ASSUME_ROLE_SESSION_EXPIRATION", "900"),
+                    ("ALIBABA_CLOUD_ROLE_SESSION_NAME", "from-env"),
+                ],
+                None,
+            ),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            (
+                r.role_arn.as_str(),
+                r.duration_seconds,
+                r.session_name.as_str()
+            ),
+            (ROLE, 900, "from-env")
+        );
+    }
+
+    #[tokio::test]
+    async fn role_profiles() {
+        let server = sts(time::Duration::hours(1)).await;
+        let home = tempfile::tempdir().unwrap();
+        let token = home.path().join("oidc-token");
+        std::fs::write(&token, "profile-token").unwrap();
+        write_config(
+            home.path(),
+            &format!(
+                r#"{{"current":"role","profiles":[
+                {{"name":"base","mode":"AK","access_key_id":"ak-base","access_key_secret":"sk-base"}},
+                {{"name":"role","mode":"RamRoleArn","access_key_id":"ak-p","access_key_secret":"sk-p","ram_role_arn":"{ROLE}","ram_session_name":"cli","expired_seconds":900}},
+                {{"name":"chained","mode":"ChainableRamRoleArn","source_profile":"role","ram_role_arn":"acs:ram::1:role/second"}},
+                {{"name":"loop1","mode":"ChainableRamRoleArn","source_profile":"loop2","ram_role_arn":"{ROLE}"}},
+                {{"name":"loop2","mode":"ChainableRamRoleArn","source_profile":"loop1","ram_role_arn":"{ROLE}"}},
+                {{"name":"oidc","mode":"OIDC","ram_role_arn":"{ROLE}","oidc_provider_arn":"{PROVIDER}","oidc_token_file":"~/oidc-token"}}
+            ]}}"#
+            ),
+        );
+        let profile = |name: &str| {
+            with_sts(
+                &server,
+                Settings {
+                    profile: Some(name.into()),
+                    ..Settings::default()
+                },
+            )
+        };
+        let e = env(&[], Some(home.path()));
+        let c = resolve(profile("role"), e.clone()).await.unwrap();
+        assert_eq!(c.access_key_id, "STS.key-0");
+        let f = &calls(&server, "AssumeRole")[0];
+        assert_eq!(
+            (
+                f["AccessKeyId"].as_str(),
+                f["RoleSessionName"].as_str(),
+                f["DurationSeconds"].as_str()
+            ),
+            ("ak-p", "cli", "900")
+        );
+        let c = resolve(profile("chained"), e.clone()).await.unwrap();
+        assert_eq!(c.access_key_id, "STS.key-2");
+        let f = &calls(&server, "AssumeRole")[2];
+        assert_eq!(
+            (f["AccessKeyId"].as_str(), f["SecurityToken"].as_str()),
+            ("STS.key-1", "sts-token-1")
+        );
+        assert_eq!(f["RoleArn"], "acs:ram::1:role/second");
+        let err = resolve(profile("loop1"), e.clone())
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("loops back"), "{err}");
+        let c = resolve(profile("oidc"), e.clone()).await.unwrap();
+        assert_eq!(c.access_key_id, "STS.key-3");
+        assert_eq!(
+            calls(&server, "AssumeRoleWithOIDC")[0]["OIDCToken"],
+            "profile-token"
+        );
     }
 }
