@@ -181,6 +181,7 @@ impl ProvideCredentials for AssumeRole {
             security_token: Some(issued.security_token),
             source: format!("assume_role {role} (base credentials from {})", base.source),
             expires: Some(issued.expires),
+            renew_before: None,
         })
     }
 }

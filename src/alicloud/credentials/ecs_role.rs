@@ -13,6 +13,9 @@ use crate::alicloud::error::{CredentialsError, error_chain};
 use crate::alicloud::secret::Secret;
 use crate::alicloud::settings::{Environment, Settings};
 
+/// Renew ECS role credentials this long before they expire.
+pub const ECS_REFRESH_MARGIN: time::Duration = time::Duration::minutes(5);
+
 pub const ENV_ECS_ROLE: &[&str] = &["ALICLOUD_ECS_ROLE_NAME", "ALIBABA_CLOUD_ECS_METADATA"];
 
 /// The ECS role name, when the user asked for the instance role.
@@ -93,8 +96,11 @@ async fn fetch_ecs(
         .bytes()
         .await
         .map_err(|e| fail(&url, error_chain(&e)))?;
-    let creds = decode_answer(&body, format!("ECS RAM role \"{role}\""))
+    let mut creds = decode_answer(&body, format!("ECS RAM role \"{role}\""))
         .map_err(|reason| fail(&url, reason))?;
+    // The metadata service rotates role credentials well ahead of expiry: asking early is
+    // cheap, and a key never dies in flight.
+    creds.renew_before = Some(ECS_REFRESH_MARGIN);
     let expires = creds.expires;
     Ok((creds, expires))
 }
@@ -134,6 +140,7 @@ pub(super) fn decode_answer(body: &[u8], source: String) -> Result<Credentials, 
         security_token: rc.security_token.filter(|t| !t.expose().is_empty()),
         source,
         expires,
+        renew_before: None,
     })
 }
 

@@ -260,6 +260,7 @@ pub(super) async fn assume_with_oidc(
         security_token: Some(issued.security_token),
         source: format!("assume_role_with_oidc {} ({})", spec.role_arn, spec.origin),
         expires: Some(issued.expires),
+        renew_before: None,
     })
 }
 

@@ -22,6 +22,9 @@ pub struct Credentials {
     pub source: String,
     /// When temporary credentials stop working; `None` for long-lived keys.
     pub expires: Option<OffsetDateTime>,
+    /// How long before `expires` the source itself wants them renewed (the ECS metadata
+    /// service rotates its credentials well ahead); `None` follows the cache's [`Renewal`].
+    pub renew_before: Option<time::Duration>,
 }
 
 impl Credentials {
@@ -38,6 +41,7 @@ impl Credentials {
             security_token,
             source: source.into(),
             expires: None,
+            renew_before: None,
         }
     }
 }
@@ -117,9 +121,9 @@ impl Cached {
         let Some(expires) = entry.creds.expires else {
             return Some(entry.creds.clone());
         };
-        let margin = match self.renewal {
-            Renewal::Before(m) => m,
-            Renewal::AtMost(m) => m.min((expires - entry.fetched) / 2),
+        let margin = match (entry.creds.renew_before, self.renewal) {
+            (Some(m), _) | (None, Renewal::Before(m)) => m,
+            (None, Renewal::AtMost(m)) => m.min((expires - entry.fetched) / 2),
         };
         (expires - margin > now).then(|| entry.creds.clone())
     }

@@ -55,6 +55,7 @@ fn secret_is_redacted() {
         security_token: Some(Secret::new("tok-secret")),
         source: "test".into(),
         expires: None,
+        renew_before: None,
     };
     let dbg = format!("{c:?}");
     assert!(
@@ -479,20 +480,16 @@ mod ecs {
 
     #[tokio::test]
     async fn refreshed_before_expiry() {
-        // 3 s credentials are renewed after half their life (the margin is at most 180 s).
-        let server = TestServer::start(metadata(time::Duration::seconds(3), true)).await;
+        let server = TestServer::start(metadata(time::Duration::minutes(2), true)).await;
         let e =
             env(&[("ALICLOUD_ECS_ROLE_NAME", "my-role")], None).with_metadata_base_url(&server.url);
         let chain = chain(Settings::default(), e).unwrap();
         chain.get().await.unwrap();
         chain.get().await.unwrap();
-        assert_eq!(server.count(), 2, "fresh: cached");
-        tokio::time::sleep(std::time::Duration::from_millis(1600)).await;
-        chain.get().await.unwrap();
         assert_eq!(
             server.count(),
             4,
-            "credentials past half their life are fetched again"
+            "credentials expiring within the margin are fetched again"
         );
     }
 
@@ -500,14 +497,13 @@ mod ecs {
     async fn a_failed_refresh_keeps_still_valid_credentials() {
         let server = TestServer::start(|i, req: &Request| match (i, req.method.as_str()) {
             (_, "PUT") => Reply::json(200, "t"),
-            (1, _) => Reply::json(200, &role_answer(time::Duration::seconds(3))),
+            (1, _) => Reply::json(200, &role_answer(time::Duration::minutes(2))),
             _ => Reply::html(500, "down"),
         })
         .await;
         let e = env(&[], None).with_metadata_base_url(&server.url);
         let chain = chain(settings_with_role(), e).unwrap();
         assert_eq!(chain.get().await.unwrap().access_key_id, "STS.ak");
-        tokio::time::sleep(std::time::Duration::from_millis(1600)).await;
         assert_eq!(chain.get().await.unwrap().access_key_id, "STS.ak");
         assert_eq!(server.count(), 4);
     }

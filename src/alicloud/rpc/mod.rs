@@ -41,6 +41,9 @@ pub struct Product {
     /// The `Version` parameter.
     pub version: &'static str,
     pub endpoint: EndpointRule,
+    /// Its success answers carry secrets we cannot know in advance (new credentials): an
+    /// answer that cannot be decoded is then reported without quoting its body.
+    pub secret_answers: bool,
 }
 
 /// What a caller can bound one operation with.
@@ -403,6 +406,20 @@ impl Transport {
         })?;
         let obj = match parse_response(api, status, &body, &redactor) {
             Ok(obj) => obj,
+            Err(Error::InvalidResponse {
+                api,
+                http_status,
+                reason,
+                ..
+            }) if product.secret_answers => {
+                log(status, "", "invalid answer");
+                return Err(Error::InvalidResponse {
+                    api,
+                    http_status,
+                    reason,
+                    body_start: NOT_QUOTED.to_owned(),
+                });
+            }
             Err(e) => {
                 log(
                     status,
@@ -422,7 +439,11 @@ impl Transport {
             api,
             http_status: status,
             reason,
-            body_start: body_start(&body, &redactor),
+            body_start: if product.secret_answers {
+                NOT_QUOTED.to_owned()
+            } else {
+                body_start(&body, &redactor)
+            },
         };
         let answer: T = serde_json::from_value(serde_json::Value::Object(obj)).map_err(|e| {
             invalid(format!(
@@ -437,12 +458,71 @@ impl Transport {
     }
 }
 
+/// What an error shows instead of the start of a body that may hold new credentials.
+const NOT_QUOTED: &str = "(not shown: this API's answers hold credentials)";
+
 /// Request parameters that are secrets and must not come back in an error message.
 const SECRET_PARAMS: &[&str] = &["OIDCToken"];
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::alicloud::test_server::{Reply, TestServer};
+
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Creds {
+        #[allow(dead_code)]
+        credentials: serde_json::Value,
+    }
+    impl Answer for Creds {}
+
+    const SECRET_ANSWERS: Product = Product {
+        name: "STS-like",
+        version: "2015-04-01",
+        endpoint: EndpointRule {
+            key: "sts-like",
+            setting: "sts_like_endpoint",
+            env: &[],
+            default_host: |_| "sts.invalid".to_owned(),
+        },
+        secret_answers: true,
+    };
+
+    #[tokio::test]
+    async fn answers_holding_credentials_are_never_quoted() {
+        for body in [
+            // Truncated success: not JSON.
+            r#"{"RequestId":"R","Credentials":{"AccessKeySecret":"brand-new-secret-value"#,
+            // Well-formed, wrong shape.
+            r#"{"RequestId":"R","Creds":{"AccessKeySecret":"brand-new-secret-value"}}"#,
+        ] {
+            let server = TestServer::start(move |_, _| Reply::json(200, body)).await;
+            let settings = Settings {
+                sts_endpoint: Some(server.url.clone()),
+                ..Settings::default()
+            };
+            let env = Environment::from_map(Default::default(), None);
+            let mut product = SECRET_ANSWERS;
+            product.endpoint.key = "sts";
+            let t = Transport::new(&settings, &env, &[&product]).unwrap();
+            let req = Request {
+                action: "AssumeRoleWithOIDC",
+                region_id: None,
+                params: &[],
+                retry_also: &[],
+            };
+            let err = t
+                .call::<Creds>(&product, &req, Auth::Anonymous, &CallOptions::default())
+                .await
+                .err()
+                .expect("an invalid answer");
+            let text = err.to_string();
+            assert!(matches!(err, Error::InvalidResponse { .. }), "{text}");
+            assert!(!text.contains("brand-new-secret-value"), "{text}");
+            assert!(text.contains(NOT_QUOTED), "{text}");
+        }
+    }
 
     #[test]
     fn the_expired_token_code_is_not_retried_as_transient() {

@@ -28,6 +28,7 @@ pub const STS: Product = Product {
         env: ENV_STS_ENDPOINT,
         default_host: host_for_region,
     },
+    secret_answers: true,
 };
 
 /// The public STS host: the region's when one is known, else the central one.

@@ -29,6 +29,7 @@ pub const VPC: Product = Product {
         env: ENV_VPC_ENDPOINT,
         default_host: |region| host_for_region(region.unwrap_or("cn-hangzhou")),
     },
+    secret_answers: false,
 };
 
 /// ActiveFlowLog / DeactiveFlowLog: conflicts of a flow log being changed by another task.
