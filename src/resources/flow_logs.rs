@@ -1,10 +1,26 @@
 //! The narrow view of the VPC API that flow-log resources and data sources need. The shared
-//! client implements it; tests script a fake, so lifecycle rules run in-process in
-//! milliseconds.
+//! client implements it (wrapped by `batching`, which shares listings between concurrent
+//! operations); tests script a fake, so lifecycle rules run in-process in milliseconds.
+
+use std::time::Duration;
 
 use async_trait::async_trait;
+use tokio::time::Instant;
 
-use crate::alicloud::{CallOptions, Client, DescribeFlowLogsRequest, Error, FlowLog};
+use crate::alicloud::{CallOptions, Client, DescribeFlowLogsRequest, Error, FlowLog, FlowLogPage};
+
+/// First look right away, then back off to this: a wait notices a change within about this
+/// long.
+pub const POLL_FIRST: Duration = Duration::from_millis(50);
+pub const POLL_MAX: Duration = Duration::from_millis(400);
+
+/// A description, and how long ago the API gave it (a shared listing may be older than the
+/// call asking for it).
+#[derive(Clone, Debug)]
+pub struct Seen {
+    pub flow_log: FlowLog,
+    pub age: Duration,
+}
 
 #[async_trait]
 pub trait FlowLogApi: Send + Sync {
@@ -21,6 +37,31 @@ pub trait FlowLogApi: Send + Sync {
         req: &DescribeFlowLogsRequest,
         opts: &CallOptions,
     ) -> Result<Vec<FlowLog>, Error>;
+    /// One page of the flow logs matching the filters (`page` from 1) and the total count.
+    async fn page(
+        &self,
+        req: &DescribeFlowLogsRequest,
+        page: u32,
+        opts: &CallOptions,
+    ) -> Result<FlowLogPage, Error>;
+
+    /// One flow log as seen during this command: an implementation may answer from a listing
+    /// of the region it made for other operations of this process (see [`Seen::age`]).
+    async fn read(
+        &self,
+        region_id: &str,
+        flow_log_id: &str,
+        opts: &CallOptions,
+    ) -> Result<Option<Seen>, Error> {
+        Ok(self
+            .describe(region_id, flow_log_id, opts)
+            .await?
+            .map(|flow_log| Seen {
+                flow_log,
+                age: Duration::ZERO,
+            }))
+    }
+
     /// `ActiveFlowLog`: asks the API to start it (asynchronous).
     async fn activate(
         &self,
@@ -35,6 +76,41 @@ pub trait FlowLogApi: Send + Sync {
         flow_log_id: &str,
         opts: &CallOptions,
     ) -> Result<(), Error>;
+
+    /// One flow log right after a change was asked for, when it is expected in the
+    /// transitional `expect` status: an implementation may answer from a listing of the flow
+    /// logs in that status made for this very moment.
+    async fn look(
+        &self,
+        region_id: &str,
+        flow_log_id: &str,
+        expect: &str,
+        opts: &CallOptions,
+    ) -> Result<Option<FlowLog>, Error> {
+        let _ = expect;
+        self.describe(region_id, flow_log_id, opts).await
+    }
+
+    /// Waits while the flow log is in the transitional `status` (as it was last seen) and
+    /// returns the first description in another status (`None`: it is gone). Callers bound
+    /// the wait with their own deadline and cancellation by dropping the future.
+    async fn wait_while(
+        &self,
+        region_id: &str,
+        flow_log_id: &str,
+        status: &str,
+        opts: &CallOptions,
+    ) -> Result<Option<FlowLog>, Error> {
+        let mut interval = POLL_FIRST;
+        loop {
+            tokio::time::sleep_until(Instant::now() + interval).await;
+            interval = (interval * 2).min(POLL_MAX);
+            match self.describe(region_id, flow_log_id, opts).await? {
+                Some(fl) if fl.status == status => {}
+                other => return Ok(other),
+            }
+        }
+    }
 }
 
 #[async_trait]
@@ -54,6 +130,15 @@ impl FlowLogApi for Client {
         opts: &CallOptions,
     ) -> Result<Vec<FlowLog>, Error> {
         self.describe_flow_logs(req, opts).await
+    }
+
+    async fn page(
+        &self,
+        req: &DescribeFlowLogsRequest,
+        page: u32,
+        opts: &CallOptions,
+    ) -> Result<FlowLogPage, Error> {
+        self.describe_flow_logs_page(req, page, opts).await
     }
 
     async fn activate(

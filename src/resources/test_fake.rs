@@ -10,7 +10,9 @@ use async_trait::async_trait;
 use tokio::time::Instant;
 
 use super::flow_logs::FlowLogApi;
-use crate::alicloud::{ApiError, CallOptions, DescribeFlowLogsRequest, Error, FlowLog};
+use crate::alicloud::{
+    ApiError, CallOptions, DescribeFlowLogsRequest, Error, FlowLog, FlowLogPage,
+};
 
 /// Which API call was made.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -289,6 +291,22 @@ impl FlowLogApi for FakeFlowLogs {
             .filter(|f| matches(&req.status, &f.status))
             .cloned()
             .collect())
+    }
+
+    async fn page(
+        &self,
+        req: &DescribeFlowLogsRequest,
+        page: u32,
+        opts: &CallOptions,
+    ) -> Result<FlowLogPage, Error> {
+        let all = self.list(req, opts).await?;
+        let size = req.page_size.unwrap_or(50).clamp(1, 50);
+        let start = (page.max(1) as usize - 1) * size as usize;
+        Ok(FlowLogPage {
+            total_count: all.len() as u64,
+            flow_logs: all.into_iter().skip(start).take(size as usize).collect(),
+            page_size: size,
+        })
     }
 
     async fn activate(

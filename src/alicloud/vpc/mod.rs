@@ -6,6 +6,7 @@ mod ops;
 pub mod product;
 
 pub use model::{
-    ActionResponse, DescribeFlowLogsRequest, FlowLog, MAX_PAGE_SIZE, Tag, Tags, TrafficPath,
+    ActionResponse, DescribeFlowLogsRequest, FlowLog, FlowLogPage, MAX_PAGE_SIZE, Tag, Tags,
+    TrafficPath,
 };
 pub use product::{ENV_VPC_ENDPOINT, VPC, host_for_region};

@@ -101,6 +101,16 @@ pub struct DescribeFlowLogsRequest {
     pub page_size: Option<u32>,
 }
 
+/// One page of a DescribeFlowLogs listing.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FlowLogPage {
+    pub flow_logs: Vec<FlowLog>,
+    /// How many flow logs match the filters in all, as the API counts them.
+    pub total_count: u64,
+    /// The page size asked for.
+    pub page_size: u32,
+}
+
 /// The API's largest page.
 pub const MAX_PAGE_SIZE: u32 = 50;
 /// A page count no real account reaches; past it the API is looping and we stop.

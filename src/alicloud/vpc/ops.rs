@@ -2,8 +2,8 @@
 //! DescribeFlowLogs for one flow log or as a filtered listing of every page.
 
 use super::model::{
-    ActionAnswer, ActionResponse, DescribeAnswer, DescribeFlowLogsRequest, FlowLog, MAX_PAGE_SIZE,
-    MAX_PAGES,
+    ActionAnswer, ActionResponse, DescribeAnswer, DescribeFlowLogsRequest, FlowLog, FlowLogPage,
+    MAX_PAGE_SIZE, MAX_PAGES,
 };
 use super::product::{TOGGLE_CONFLICT_CODES, VPC};
 use crate::alicloud::client::Client;
@@ -66,18 +66,20 @@ impl Client {
             .await
     }
 
-    /// Every flow log matching the filters, across all pages.
-    pub async fn describe_flow_logs(
+    /// One page of the flow logs matching the filters (`page` counts from 1), with the
+    /// total the API reports for the whole listing.
+    pub async fn describe_flow_logs_page(
         &self,
         req: &DescribeFlowLogsRequest,
+        page: u32,
         opts: &CallOptions,
-    ) -> Result<Vec<FlowLog>, Error> {
+    ) -> Result<FlowLogPage, Error> {
         let region_id = required("region_id", &req.region_id)?;
         let page_size = req
             .page_size
             .unwrap_or(MAX_PAGE_SIZE)
             .clamp(1, MAX_PAGE_SIZE);
-        let mut filters: Vec<(&'static str, String)> = Vec::new();
+        let mut params: Vec<(&'static str, String)> = Vec::new();
         for (name, value) in [
             ("FlowLogId", &req.flow_log_id),
             ("FlowLogName", &req.flow_log_name),
@@ -91,34 +93,47 @@ impl Client {
             ("ResourceGroupId", &req.resource_group_id),
         ] {
             if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
-                filters.push((name, v.to_owned()));
+                params.push((name, v.to_owned()));
             }
         }
+        params.push(("PageNumber", page.max(1).to_string()));
+        params.push(("PageSize", page_size.to_string()));
+        let call = Request {
+            action: "DescribeFlowLogs",
+            region_id: Some(region_id),
+            params: &params,
+            retry_also: &[],
+        };
+        let answer: DescribeAnswer = self
+            .transport()
+            .call(&VPC, &call, self.auth(), opts)
+            .await?;
+        Ok(FlowLogPage {
+            flow_logs: answer.flow_logs.unwrap_or_default().flow_log,
+            total_count: answer.total_count.unwrap_or(0).max(0) as u64,
+            page_size,
+        })
+    }
+
+    /// Every flow log matching the filters, across all pages.
+    pub async fn describe_flow_logs(
+        &self,
+        req: &DescribeFlowLogsRequest,
+        opts: &CallOptions,
+    ) -> Result<Vec<FlowLog>, Error> {
         let mut all: Vec<FlowLog> = Vec::new();
+        let mut ids = std::collections::HashSet::new();
         for page in 1..=MAX_PAGES {
-            let mut params = filters.clone();
-            params.push(("PageNumber", page.to_string()));
-            params.push(("PageSize", page_size.to_string()));
-            let req = Request {
-                action: "DescribeFlowLogs",
-                region_id: Some(region_id),
-                params: &params,
-                retry_also: &[],
-            };
-            let answer: DescribeAnswer =
-                self.transport().call(&VPC, &req, self.auth(), opts).await?;
-            let items = answer.flow_logs.unwrap_or_default().flow_log;
-            let got = items.len();
-            for item in items {
+            let answer = self.describe_flow_logs_page(req, page, opts).await?;
+            let got = answer.flow_logs.len();
+            for item in answer.flow_logs {
                 // A flow log created while paging shifts the pages: skip what we already have.
-                if item.flow_log_id.is_empty()
-                    || !all.iter().any(|f| f.flow_log_id == item.flow_log_id)
-                {
+                if item.flow_log_id.is_empty() || ids.insert(item.flow_log_id.clone()) {
                     all.push(item);
                 }
             }
-            let total = answer.total_count.unwrap_or(0).max(0) as usize;
-            if got == 0 || got < page_size as usize || all.len() >= total {
+            if got == 0 || got < answer.page_size as usize || all.len() as u64 >= answer.total_count
+            {
                 return Ok(all);
             }
         }

@@ -8,12 +8,12 @@ use tokio::time::Instant;
 use super::from_api;
 use crate::alicloud::{CallOptions, Error, FlowLog};
 use crate::diag::{AttrPath, Diagnostics};
-use crate::resources::flow_logs::FlowLogApi;
+use crate::resources::flow_logs::{FlowLogApi, POLL_FIRST, POLL_MAX};
 use crate::tfvalue::Value;
 
-/// First look right away, then back off to this: we notice `Active` within about this long.
-const POLL_FIRST: Duration = Duration::from_millis(50);
-const POLL_MAX: Duration = Duration::from_millis(400);
+/// A shared listing older than this is not trusted to say a flow log is already where an
+/// operation wants it: the operation looks again before skipping its call.
+const TRUST_LISTING_FOR: Duration = Duration::from_secs(2);
 
 /// Where one flow log lives.
 pub struct Target<'a> {
@@ -74,34 +74,37 @@ async fn pause(interval: &mut Duration, opts: &CallOptions) -> Result<(), bool> 
     }
 }
 
-/// Describes until the flow log leaves the transitional status `while_status`.
+/// Waits until the flow log leaves the transitional status `while_status` (which `seen`
+/// showed), within the options' deadline.
 async fn settle(
     api: &dyn FlowLogApi,
     t: &Target<'_>,
-    mut seen: FlowLog,
+    seen: FlowLog,
     while_status: &str,
     opts: &CallOptions,
 ) -> Result<FlowLog, Failure> {
-    let mut interval = POLL_FIRST;
-    while seen.status == while_status {
-        if let Err(cancelled) = pause(&mut interval, opts).await {
-            return Err(if cancelled {
-                Failure::Cancelled(Some(Box::new(seen)))
-            } else {
-                Failure::TimedOut(Some(Box::new(seen)))
-            });
+    let last = || Some(Box::new(seen.clone()));
+    let deadline = async {
+        match opts.deadline {
+            Some(d) => tokio::time::sleep_until(d).await,
+            None => std::future::pending().await,
         }
-        match api.describe(t.region, t.id, opts).await {
-            Ok(Some(fl)) => seen = fl,
-            Ok(None) => return Err(Failure::NotFound),
-            Err(Error::Cancelled) => return Err(Failure::Cancelled(Some(Box::new(seen)))),
+    };
+    let wait = api.wait_while(t.region, t.id, while_status, opts);
+    tokio::select! {
+        biased;
+        _ = opts.cancel.cancelled() => Err(Failure::Cancelled(last())),
+        r = wait => match r {
+            Ok(Some(fl)) => Ok(fl),
+            Ok(None) => Err(Failure::NotFound),
+            Err(Error::Cancelled) => Err(Failure::Cancelled(last())),
             Err(e) if matches!(e, Error::Timeout { .. }) && deadline_passed(opts) => {
-                return Err(Failure::TimedOut(Some(Box::new(seen))));
+                Err(Failure::TimedOut(last()))
             }
-            Err(e) => return Err(Failure::Api(e)),
-        }
+            Err(e) => Err(Failure::Api(e)),
+        },
+        _ = deadline => Err(Failure::TimedOut(last())),
     }
-    Ok(seen)
 }
 
 fn deadline_passed(opts: &CallOptions) -> bool {
@@ -120,6 +123,14 @@ impl Goal {
         match self {
             Goal::Active => "Active",
             Goal::Inactive => "Inactive",
+        }
+    }
+
+    /// The transitional status on the way to the goal.
+    fn on_the_way(self) -> &'static str {
+        match self {
+            Goal::Active => "Activating",
+            Goal::Inactive => "Deactivating",
         }
     }
 
@@ -166,7 +177,14 @@ pub async fn converge(
     let mut rounds = 0;
     while rounds < 20 {
         rounds += 1;
-        let fl = match api.describe(t.region, t.id, opts).await {
+        // The first look may come from a listing shared with other operations of this command;
+        // every later look is the API's answer now.
+        let look = if rounds == 1 {
+            first_look(api, t, goal, opts).await
+        } else {
+            api.describe(t.region, t.id, opts).await
+        };
+        let fl = match look {
             Ok(Some(fl)) => fl,
             Ok(None) => return out.finish(goal.when_gone()),
             Err(e) => return out.finish(Err(e.into())),
@@ -213,7 +231,7 @@ pub async fn converge(
                 Err(e) => return out.finish(Err(e.into())),
             }
             // Look right away: with a fast API the change is already done.
-            match api.describe(t.region, t.id, opts).await {
+            match api.look(t.region, t.id, goal.on_the_way(), opts).await {
                 Ok(Some(now)) => now,
                 Ok(None) => return out.finish(goal.when_gone()),
                 Err(e) => return out.finish(Err(e.into())),
@@ -242,13 +260,30 @@ pub async fn converge(
     out.finish(Err(Failure::TimedOut(last)))
 }
 
-/// Describes the flow log, waiting out a transitional status within the options' deadline.
+/// The first look of an operation: possibly from a shared listing, but a listing too old to
+/// trust for "already there" is confirmed by asking the API.
+async fn first_look(
+    api: &dyn FlowLogApi,
+    t: &Target<'_>,
+    goal: Goal,
+    opts: &CallOptions,
+) -> Result<Option<FlowLog>, Error> {
+    match api.read(t.region, t.id, opts).await? {
+        Some(seen) if seen.flow_log.status == goal.status() && seen.age > TRUST_LISTING_FOR => {
+            api.describe(t.region, t.id, opts).await
+        }
+        other => Ok(other.map(|s| s.flow_log)),
+    }
+}
+
+/// Reads the flow log for a refresh (possibly from a listing of the region made during this
+/// command), waiting out a transitional status within the options' deadline.
 pub async fn describe_settled(
     api: &dyn FlowLogApi,
     t: &Target<'_>,
     opts: &CallOptions,
 ) -> Result<Option<FlowLog>, Failure> {
-    let Some(fl) = api.describe(t.region, t.id, opts).await? else {
+    let Some(fl) = api.read(t.region, t.id, opts).await?.map(|s| s.flow_log) else {
         return Ok(None);
     };
     if !is_transitional(&fl.status) {
