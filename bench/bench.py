@@ -10,7 +10,7 @@ Every timing is the median of N alternating runs (ours, then the same count of T
 built-in terraform_data, and so on), so machine noise hits both sides alike. Nothing here is
 a test: figures are reported, never asserted.
 """
-import json, os, shutil, statistics, subprocess, sys, tempfile, time, urllib.request
+import json, os, shutil, signal, statistics, subprocess, sys, tempfile, time, urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REL = os.path.join(ROOT, "target", "release")
@@ -52,8 +52,18 @@ def builtin(n):
     return HEADER + "".join('resource "terraform_data" "r%d" {\n  input = "%s"\n}\n' % (i, flow_log_id(i)) for i in range(n))
 
 
+class TerraformError(SystemExit):
+    """A terraform run failed or timed out. Uncaught, it exits with the message like before;
+    bench/scale.py catches it to report the measurement as failed and go on."""
+
+
 class Workspace:
-    def __init__(self, hcl, plugin_dir=REL, extra_env=None):
+    # Seconds before a terraform run is killed (with its provider processes); None: no bound.
+    timeout = None
+
+    def __init__(self, hcl, plugin_dir=None, extra_env=None):
+        # Read REL now, not at definition time, so --release-dir reaches the dev_overrides.
+        plugin_dir = plugin_dir or REL
         self.tmp = tempfile.mkdtemp(prefix="tfbench-")
         self.work = os.path.join(self.tmp, "work")
         os.makedirs(self.work)
@@ -71,13 +81,29 @@ class Workspace:
     def run(self, *args):
         return self.run_output(*args)[0]
 
-    def run_output(self, *args):
+    def run_output(self, *args, ok=(0,)):
+        return self.run_full(*args, ok=ok)[:2]
+
+    def run_full(self, *args, ok=(0,)):
+        """(seconds, stderr, exit code); raises TerraformError on another exit code or timeout."""
         t0 = time.perf_counter()
-        p = subprocess.run(["terraform", *args], cwd=self.work, env=self.env, capture_output=True, text=True)
+        # Own process group, so a timeout kills terraform and the provider processes it started.
+        p = subprocess.Popen(["terraform", *args], cwd=self.work, env=self.env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, start_new_session=True)
+        try:
+            out, err = p.communicate(timeout=self.timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.communicate()
+            raise TerraformError("terraform %s: timed out after %s s" % (" ".join(args), self.timeout))
+        except BaseException:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+            raise
         dt = time.perf_counter() - t0
-        if p.returncode != 0:
-            sys.exit("terraform %s failed:\n%s\n%s" % (" ".join(args), p.stdout, p.stderr))
-        return dt, p.stderr
+        if p.returncode not in ok:
+            raise TerraformError("terraform %s failed (exit %d):\n%s\n%s" % (" ".join(args), p.returncode, out[-4000:], err[-4000:]))
+        return dt, err, p.returncode
 
     def reset_state(self):
         for f in ("terraform.tfstate", "terraform.tfstate.backup"):
@@ -91,21 +117,45 @@ class Workspace:
 
 
 class Emulator:
-    def __init__(self, n, delay):
+    """The emulator seeded with n Inactive flow logs in cn-hangzhou; `args` adds flags such as
+    ["--throttle-qps", "100"]. Always close() it (try/finally): it runs until killed."""
+
+    def __init__(self, n, delay, args=()):
         self.seed = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
         json.dump([{"FlowLogId": flow_log_id(i), "RegionId": "cn-hangzhou", "Status": "Inactive"} for i in range(n)], self.seed)
         self.seed.close()
-        self.proc = subprocess.Popen([EMULATOR, "--seed", self.seed.name, "--activation-delay", delay],
+        self.proc = subprocess.Popen([EMULATOR, "--seed", self.seed.name, "--activation-delay", delay, *args],
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         self.url = self.proc.stdout.readline().strip()
+        if not self.url.startswith("http"):
+            self.close()
+            sys.exit("%s did not start (exit %s)" % (EMULATOR, self.proc.returncode))
 
     def env(self):
         return {"ALIBABA_CLOUD_ENDPOINT_VPC": self.url, "ALICLOUD_ACCESS_KEY": KEY_ID, "ALICLOUD_SECRET_KEY": SECRET}
 
+    def control(self, method, path, body=None):
+        """A test control under /_emulator/ (unsigned JSON)."""
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.url + "/_emulator" + path, data=data, method=method)
+        with urllib.request.urlopen(req, timeout=60) as r:
+            text = r.read().decode()
+            return json.loads(text) if text else None
+
+    def stats(self):
+        return self.control("GET", "/stats")
+
+    def reset_stats(self):
+        self.control("DELETE", "/stats")
+
     def close(self):
-        self.proc.kill()
+        if self.proc.poll() is None:
+            self.proc.kill()
         self.proc.wait()
-        os.unlink(self.seed.name)
+        try:
+            os.unlink(self.seed.name)
+        except FileNotFoundError:
+            pass
 
 
 def med(xs):
