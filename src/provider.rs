@@ -12,6 +12,7 @@ use crate::alicloud::sts;
 use crate::alicloud::{Client, Environment, Protocol, Secret, Settings};
 use crate::diag::{AttrPath, Diagnostics};
 use crate::resource::{DataSourceFactory, Provider, ProviderData, ResourceFactory};
+use crate::resources::batching::Batched;
 use crate::resources::configured::Configured;
 use crate::resources::flow_log_activation::{self, FlowLogActivation};
 use crate::schema::{Attribute, Block, NestedBlock, Nesting, Schema};
@@ -379,7 +380,8 @@ impl Provider for AlicloudProvider {
                 Some(Arc::new(Configured {
                     region: client.region().map(str::to_owned),
                     region_pending: config.get("region").is_some_and(Value::is_unknown),
-                    flow_logs: Arc::new(client),
+                    // Operations of this process share listings instead of each describing.
+                    flow_logs: Arc::new(Batched::new(Arc::new(client))),
                 }))
             }
             Err(e) => {

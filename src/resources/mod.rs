@@ -1,6 +1,7 @@
 //! The provider's resources and data sources, and what they share: the configured data and
 //! the narrow API view they call.
 
+pub mod batching;
 pub mod configured;
 pub mod flow_log_activation;
 pub mod flow_logs;

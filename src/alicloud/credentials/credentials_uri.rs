@@ -28,7 +28,8 @@ fn shown(url: &url::Url) -> String {
 #[derive(Debug)]
 pub struct CredentialsUri {
     url: Option<url::Url>,
-    http: reqwest::Client,
+    /// Built when the URI is first asked: most runs never need it.
+    http: std::sync::OnceLock<reqwest::Client>,
 }
 
 impl CredentialsUri {
@@ -57,13 +58,23 @@ impl CredentialsUri {
                 Some(url)
             }
         };
+        Ok(CredentialsUri {
+            url,
+            http: std::sync::OnceLock::new(),
+        })
+    }
+
+    fn http(&self) -> Result<&reqwest::Client, CredentialsError> {
+        if let Some(c) = self.http.get() {
+            return Ok(c);
+        }
         // A local service answers fast; a hung one must not hold a plan for a minute.
-        let http = reqwest::Client::builder()
+        let built = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(10))
             .build()
             .map_err(|e| CredentialsError::Client(error_chain(&e)))?;
-        Ok(CredentialsUri { url, http })
+        Ok(self.http.get_or_init(|| built))
     }
 }
 
@@ -81,7 +92,7 @@ impl ProvideCredentials for CredentialsUri {
             reason,
         };
         let resp = self
-            .http
+            .http()?
             .get(url.clone())
             .send()
             .await

@@ -149,7 +149,8 @@ pub(super) fn decode_answer(body: &[u8], source: String) -> Result<Credentials, 
 pub struct EcsRole {
     role: Option<String>,
     base_url: String,
-    http: reqwest::Client,
+    /// Built when the role is first asked for: most runs never need it.
+    http: std::sync::OnceLock<reqwest::Client>,
 }
 
 impl EcsRole {
@@ -159,20 +160,27 @@ impl EcsRole {
 
     /// The instance role `role` (a profile's `ram_role_name`), or none.
     pub fn with_role(role: Option<String>, env: &Environment) -> Result<Self, CredentialsError> {
+        Ok(EcsRole {
+            role,
+            base_url: env.metadata_base_url().to_owned(),
+            http: std::sync::OnceLock::new(),
+        })
+    }
+
+    fn http(&self) -> Result<&reqwest::Client, CredentialsError> {
+        if let Some(c) = self.http.get() {
+            return Ok(c);
+        }
         // The metadata service is link-local: no proxy, and short timeouts so a machine that
         // is not on ECS fails fast.
-        let http = reqwest::Client::builder()
+        let built = reqwest::Client::builder()
             .no_proxy()
             .connect_timeout(Duration::from_secs(1))
             .timeout(Duration::from_secs(5))
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| CredentialsError::Client(error_chain(&e)))?;
-        Ok(EcsRole {
-            role,
-            base_url: env.metadata_base_url().to_owned(),
-            http,
-        })
+        Ok(self.http.get_or_init(|| built))
     }
 }
 
@@ -180,7 +188,7 @@ impl EcsRole {
 impl ProvideCredentials for EcsRole {
     async fn provide(&self) -> Result<Credentials, CredentialsError> {
         match &self.role {
-            Some(role) => Ok(fetch_ecs(&self.http, &self.base_url, role).await?.0),
+            Some(role) => Ok(fetch_ecs(self.http()?, &self.base_url, role).await?.0),
             None => Err(CredentialsError::NotLoaded(format!(
                 "the ECS instance role (not asked for: ecs_role_name, {} are not set)",
                 ENV_ECS_ROLE.join(", ")

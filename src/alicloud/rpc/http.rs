@@ -16,17 +16,43 @@ pub(crate) struct TimeoutSettings {
     pub(crate) read: Duration,
 }
 
-/// The shared HTTP client for API calls.
-pub(crate) fn build(settings: &Settings, env: &Environment) -> Result<reqwest::Client, Error> {
-    let builder = reqwest::Client::builder()
-        .user_agent(user_agent(settings))
-        .connect_timeout(settings.client_connect_timeout)
-        .read_timeout(settings.client_read_timeout)
-        // A signed POST is never re-sent somewhere else; a redirect is an invalid answer.
-        .redirect(reqwest::redirect::Policy::none());
-    with_proxies(builder, env)?
-        .build()
-        .map_err(|e| Error::Config(format!("cannot build the HTTP client: {}", error_chain(&e))))
+/// Everything the shared HTTP client is built from, checked when the provider is configured;
+/// the client itself (TLS roots, connection pool) is built at the first API call, so commands
+/// that make none do not pay for it.
+#[derive(Debug)]
+pub(crate) struct HttpConfig {
+    user_agent: String,
+    connect: Duration,
+    read: Duration,
+    proxies: Vec<reqwest::Proxy>,
+}
+
+impl HttpConfig {
+    pub(crate) fn new(settings: &Settings, env: &Environment) -> Result<Self, Error> {
+        Ok(HttpConfig {
+            user_agent: user_agent(settings),
+            connect: settings.client_connect_timeout,
+            read: settings.client_read_timeout,
+            proxies: proxies(env)?,
+        })
+    }
+
+    /// The shared HTTP client for API calls.
+    pub(crate) fn build(&self) -> Result<reqwest::Client, Error> {
+        let mut builder = reqwest::Client::builder()
+            .user_agent(&self.user_agent)
+            .connect_timeout(self.connect)
+            .read_timeout(self.read)
+            // A signed POST is never re-sent somewhere else; a redirect is an invalid answer.
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy();
+        for p in &self.proxies {
+            builder = builder.proxy(p.clone());
+        }
+        builder.build().map_err(|e| {
+            Error::Config(format!("cannot build the HTTP client: {}", error_chain(&e)))
+        })
+    }
 }
 
 pub(crate) fn user_agent(settings: &Settings) -> String {
@@ -66,11 +92,8 @@ pub(crate) fn user_agent(settings: &Settings) -> String {
 }
 
 /// Proxies from the injected environment (never reqwest's own reading of the process).
-fn with_proxies(
-    mut builder: reqwest::ClientBuilder,
-    env: &Environment,
-) -> Result<reqwest::ClientBuilder, Error> {
-    builder = builder.no_proxy();
+fn proxies(env: &Environment) -> Result<Vec<reqwest::Proxy>, Error> {
+    let mut out = Vec::new();
     let no_proxy = env
         .first_var(&["NO_PROXY", "no_proxy"])
         .and_then(|(_, v)| reqwest::NoProxy::from_string(v));
@@ -84,14 +107,14 @@ fn with_proxies(
         env.first_var(&["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"])
     {
         let p = reqwest::Proxy::https(v).map_err(|_| bad(name))?;
-        builder = builder.proxy(p.no_proxy(no_proxy.clone()));
+        out.push(p.no_proxy(no_proxy.clone()));
     }
     if let Some((name, v)) = env.first_var(&["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"])
     {
         let p = reqwest::Proxy::http(v).map_err(|_| bad(name))?;
-        builder = builder.proxy(p.no_proxy(no_proxy));
+        out.push(p.no_proxy(no_proxy));
     }
-    Ok(builder)
+    Ok(out)
 }
 
 /// A certificate or TLS failure: another attempt would fail the same way.

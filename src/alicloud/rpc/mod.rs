@@ -88,7 +88,8 @@ pub trait Answer: DeserializeOwned {
 /// The transport of one provider process. Cheap to share: connections, endpoints and the
 /// rate limiter are common to every product and call.
 pub struct Transport {
-    http: reqwest::Client,
+    http_config: http::HttpConfig,
+    http: std::sync::OnceLock<reqwest::Client>,
     endpoints: HashMap<&'static str, Endpoint>,
     limiter: RateLimiter,
     clock: Arc<dyn Clock>,
@@ -163,7 +164,8 @@ impl Transport {
             );
         }
         Ok(Transport {
-            http: http::build(settings, env)?,
+            http_config: http::HttpConfig::new(settings, env)?,
+            http: std::sync::OnceLock::new(),
             endpoints,
             limiter: RateLimiter::new(rate, rate.max(1.0)),
             clock: env.clock().clone(),
@@ -242,9 +244,16 @@ impl Transport {
             )
             .await;
             let err = match result {
-                Ok(v) => return Ok(v),
+                Ok(v) => {
+                    self.limiter.on_accepted();
+                    return Ok(v);
+                }
                 Err(e) => e,
             };
+            if matches!(err, Error::Api(_)) && !err.is_throttling() {
+                // Refused, but counted against the quota like any answer.
+                self.limiter.on_accepted();
+            }
             if let (Auth::Signed(cache), Some(creds)) = (auth, &creds)
                 && err.code() == Some(EXPIRED_TOKEN)
                 && creds.expires.is_some()
@@ -392,7 +401,14 @@ impl Transport {
                 "API call"
             );
         };
-        let sent = self.http.post(url.clone()).form(&form).send().await;
+        let client = match self.http.get() {
+            Some(c) => c,
+            None => {
+                let built = self.http_config.build()?;
+                self.http.get_or_init(|| built)
+            }
+        };
+        let sent = client.post(url.clone()).form(&form).send().await;
         let resp = sent.map_err(|e| {
             let err = http::transport_error(api, e, url, &self.timeouts);
             log(0, "", &err.to_string());

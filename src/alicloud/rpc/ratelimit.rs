@@ -1,7 +1,10 @@
-//! A token bucket shared by every call of one client, so a plan refreshing hundreds of flow
-//! logs in parallel does not turn into a throttling storm, and that slows down for a while
-//! after the API says "throttled".
+//! A token bucket shared by every call of one client that learns the API's quota: it starts
+//! generous, and when the API answers "throttled" it drops to what the API actually accepted
+//! (multiplicative decrease, once per throttling episode), then creeps back up slowly
+//! (additive increase), so a long apply at the quota is throttled a handful of times, not on
+//! every burst.
 
+use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -9,44 +12,64 @@ use tokio::time::Instant;
 
 use crate::alicloud::clock::monotonic_now;
 
-/// Generous for one Terraform run: Terraform runs at most 10 operations at once by default, so
-/// the bucket matters when many calls come together and, above all, once the API pushes back
-/// (each throttling answer halves the rate). A lower start made a 100-resource apply against a
-/// fast endpoint wait on the bucket alone for ~6 s (300 calls at 50/s).
+/// Where the rate starts, and its ceiling unless the user sets one: generous for one
+/// Terraform run, and quickly corrected by the first throttling answer.
 pub const DEFAULT_RATE: f64 = 200.0;
 
-/// After throttling, the rate never drops below this share of the configured rate.
-const MIN_FACTOR: f64 = 1.0 / 8.0;
-/// How long a quiet period takes to bring a slowed-down rate back from zero to full.
-const RECOVERY: Duration = Duration::from_secs(10);
+/// The rate never drops below this share of the start rate.
+const MIN_SHARE: f64 = 1.0 / 20.0;
+/// At each cut the rate keeps at most this share of itself...
+const CUT: f64 = 0.7;
+/// ...and at most this share of what the API accepted in the last [`WINDOW`].
+const BELOW_ACCEPTED: f64 = 0.9;
+/// Throttling answers this close to a cut belong to the same episode (they were sent before).
+const EPISODE: Duration = Duration::from_millis(200);
+/// How far back "what the API accepted" looks.
+const WINDOW: Duration = Duration::from_secs(1);
+/// After a cut the rate grows by this share of the start rate per second.
+const INCREASE_SHARE_PER_SEC: f64 = 0.005;
 
 #[derive(Debug)]
 struct State {
     /// May go negative: each waiter reserves its token, so waiters are served in order.
     tokens: f64,
     last: Instant,
-    /// 1.0 = full rate; halved on each throttling answer, recovering linearly.
-    factor: f64,
+    /// Requests per second now.
+    rate: f64,
+    /// Once throttled, the rate grows back only slowly.
+    throttled_once: bool,
+    last_cut: Option<Instant>,
+    /// Bumped at each cut: reservations made at the old rate are made again.
+    generation: u64,
+    /// When recent answers that were not throttled came back, for [`WINDOW`].
+    accepted: VecDeque<Instant>,
 }
 
 #[derive(Debug)]
 pub(crate) struct RateLimiter {
-    rate: f64,
+    start: f64,
+    ceiling: f64,
     burst: f64,
     state: Mutex<State>,
 }
 
 impl RateLimiter {
-    /// `rate` requests per second on average, up to `burst` at once after a quiet period.
+    /// Starts at `rate` requests per second on average, up to `burst` at once after a quiet
+    /// period; never above `rate`.
     pub(crate) fn new(rate: f64, burst: f64) -> Self {
         let burst = burst.max(1.0);
         Self {
-            rate,
+            start: rate,
+            ceiling: rate,
             burst,
             state: Mutex::new(State {
                 tokens: burst,
                 last: monotonic_now(),
-                factor: 1.0,
+                rate,
+                throttled_once: false,
+                last_cut: None,
+                generation: 0,
+                accepted: VecDeque::new(),
             }),
         }
     }
@@ -59,45 +82,88 @@ impl RateLimiter {
     fn refill(&self, s: &mut State, now: Instant) {
         let dt = now.saturating_duration_since(s.last).as_secs_f64();
         if dt > 0.0 {
-            s.tokens = (s.tokens + dt * self.rate * s.factor).min(self.burst);
-            s.factor = (s.factor + dt / RECOVERY.as_secs_f64()).min(1.0);
+            if s.throttled_once {
+                s.rate = (s.rate + dt * INCREASE_SHARE_PER_SEC * self.start).min(self.ceiling);
+            }
+            s.tokens = (s.tokens + dt * s.rate).min(self.burst);
             s.last = now;
         }
     }
 
-    /// How long the caller must wait for its token (reserved now).
-    fn reserve(&self) -> Duration {
+    /// How long the caller must wait for its token (reserved now), and the generation the
+    /// reservation belongs to.
+    fn reserve(&self) -> (Duration, u64) {
         let mut s = self.lock();
         self.refill(&mut s, monotonic_now());
         s.tokens -= 1.0;
-        if s.tokens >= 0.0 {
+        let wait = if s.tokens >= 0.0 {
             Duration::ZERO
         } else {
-            Duration::from_secs_f64(-s.tokens / (self.rate * s.factor))
-        }
+            Duration::from_secs_f64(-s.tokens / s.rate)
+        };
+        (wait, s.generation)
     }
 
     /// Waits for a token. Dropping the future gives up the wait (the token stays spent).
     pub(crate) async fn acquire(&self) {
-        let wait = self.reserve();
-        if !wait.is_zero() {
+        loop {
+            let (wait, generation) = self.reserve();
+            if wait.is_zero() {
+                return;
+            }
             tokio::time::sleep(wait).await;
+            // A cut while we slept voided reservations made at the old rate: queue again.
+            if self.lock().generation == generation {
+                return;
+            }
         }
     }
 
-    /// The API said "throttled": halve the rate and drop any saved-up burst.
-    pub(crate) fn on_throttled(&self) {
+    /// An answer that was not a throttling one: the API accepted the request.
+    pub(crate) fn on_accepted(&self) {
+        let now = monotonic_now();
         let mut s = self.lock();
-        self.refill(&mut s, monotonic_now());
-        s.factor = (s.factor / 2.0).max(MIN_FACTOR);
-        s.tokens = s.tokens.min(0.0);
+        s.accepted.push_back(now);
+        while s
+            .accepted
+            .front()
+            .is_some_and(|t| now.saturating_duration_since(*t) > WINDOW)
+        {
+            s.accepted.pop_front();
+        }
+    }
+
+    /// The API said "throttled": once per episode, drop below what it accepted lately and
+    /// forget any saved-up burst.
+    pub(crate) fn on_throttled(&self) {
+        let now = monotonic_now();
+        let mut s = self.lock();
+        self.refill(&mut s, now);
+        if s.last_cut
+            .is_some_and(|t| now.saturating_duration_since(t) < EPISODE)
+        {
+            return;
+        }
+        let accepted = s
+            .accepted
+            .iter()
+            .filter(|t| now.saturating_duration_since(**t) <= WINDOW)
+            .count() as f64;
+        let floor = self.start * MIN_SHARE;
+        s.rate = (s.rate * CUT)
+            .min(accepted.max(floor) * BELOW_ACCEPTED)
+            .max(floor);
+        s.throttled_once = true;
+        s.last_cut = Some(now);
+        s.generation += 1;
+        s.tokens = 0.0;
     }
 
     /// The current rate in requests per second, for logs and tests.
     pub(crate) fn current_rate(&self) -> f64 {
         let mut s = self.lock();
         self.refill(&mut s, monotonic_now());
-        self.rate * s.factor
+        s.rate
     }
 }
 
@@ -152,29 +218,106 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn throttling_halves_the_rate_then_recovers() {
-        let l = RateLimiter::new(10.0, 10.0);
+    async fn a_throttling_episode_cuts_once_to_below_what_was_accepted() {
+        let l = RateLimiter::new(200.0, 200.0);
+        // The API accepted 100 answers in the last second, then throttled.
+        for _ in 0..100 {
+            l.on_accepted();
+        }
         l.on_throttled();
-        assert!((l.current_rate() - 5.0).abs() < 1e-9);
-        // The saved-up burst is gone: the next request waits at the halved rate.
-        let t = time_for(&l, 1).await;
+        // 200 * 0.7 = 140, but below 0.9 * 100 accepted: 90.
         assert!(
-            t >= Duration::from_millis(190) && t <= Duration::from_millis(210),
-            "{t:?}"
+            (l.current_rate() - 90.0).abs() < 1e-6,
+            "{}",
+            l.current_rate()
         );
+        // More throttling answers of the same episode (sent before the cut) change nothing.
         for _ in 0..10 {
             l.on_throttled();
         }
         assert!(
-            (l.current_rate() - 10.0 * MIN_FACTOR).abs() < 1e-9,
+            (l.current_rate() - 90.0).abs() < 1e-6,
             "{}",
             l.current_rate()
         );
-        tokio::time::sleep(RECOVERY).await;
+        // The saved-up burst is gone: the next request waits at the new rate.
+        let t = time_for(&l, 1).await;
         assert!(
-            (l.current_rate() - 10.0).abs() < 1e-9,
+            t >= Duration::from_millis(10) && t <= Duration::from_millis(13),
+            "{t:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn later_episodes_cut_again_down_to_a_floor() {
+        let l = RateLimiter::new(200.0, 200.0);
+        for _ in 0..1000 {
+            l.on_accepted();
+        }
+        l.on_throttled();
+        assert!(
+            (l.current_rate() - 140.0).abs() < 0.1,
             "{}",
             l.current_rate()
         );
+        tokio::time::sleep(EPISODE).await;
+        l.on_throttled();
+        // 140 * 0.7 (the accepted answers are now more than a second old: the floor rules).
+        assert!(l.current_rate() <= 98.0 + 0.2, "{}", l.current_rate());
+        for _ in 0..50 {
+            tokio::time::sleep(EPISODE).await;
+            l.on_throttled();
+        }
+        let floor = 200.0 * MIN_SHARE;
+        assert!(
+            (l.current_rate() - floor).abs() < 0.2,
+            "{}",
+            l.current_rate()
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn recovers_additively_up_to_the_start_rate() {
+        let l = RateLimiter::new(200.0, 200.0);
+        for _ in 0..100 {
+            l.on_accepted();
+        }
+        l.on_throttled();
+        let cut = l.current_rate();
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        let grown = l.current_rate() - cut;
+        let want = 10.0 * INCREASE_SHARE_PER_SEC * 200.0;
+        assert!((grown - want).abs() < 0.1, "grew {grown}, want {want}");
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        assert!(
+            (l.current_rate() - 200.0).abs() < 1e-9,
+            "{}",
+            l.current_rate()
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn waiters_queued_at_the_old_rate_queue_again_after_a_cut() {
+        let l = Arc::new(RateLimiter::new(100.0, 1.0));
+        l.acquire().await; // the burst
+        // 10 waiters queued at 100/s: they would all be done within 100 ms.
+        let start = Instant::now();
+        let tasks: Vec<_> = (0..10)
+            .map(|_| {
+                let l = l.clone();
+                tokio::spawn(async move { l.acquire().await })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        for _ in 0..10 {
+            l.on_accepted();
+        }
+        l.on_throttled(); // to 0.9 * 10 accepted = 9/s
+        for t in tasks {
+            t.await.unwrap();
+        }
+        // At 9 per second, 10 requests take more than a second, not 100 ms.
+        let t = start.elapsed();
+        assert!(t >= Duration::from_millis(1000), "{t:?}");
     }
 }

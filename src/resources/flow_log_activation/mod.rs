@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-mod lifecycle;
+pub(crate) mod lifecycle;
 #[cfg(test)]
 mod lifecycle_tests;
 #[cfg(test)]

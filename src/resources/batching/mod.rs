@@ -1,0 +1,141 @@
+//! Many operations, few API calls: [`Batched`] wraps the VPC API so the operations of one
+//! provider process share what they learn. Reads in a region are served from one listing of
+//! the region once describing them one by one would cost more than listing it (`reads`), and
+//! waits on a transitional status share one listing of the flow logs in that status per round
+//! (`watch`). Each listing is made during the command that uses it; changes always go to the
+//! API, and a single operation costs what it did alone.
+
+mod reads;
+mod watch;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+
+use super::flow_logs::{FlowLogApi, Seen};
+use crate::alicloud::{CallOptions, DescribeFlowLogsRequest, Error, FlowLog, FlowLogPage};
+use reads::RegionReads;
+use watch::{Mode, Watch};
+
+pub struct Batched {
+    inner: Arc<dyn FlowLogApi>,
+    reads: Mutex<HashMap<String, Arc<RegionReads>>>,
+    watches: Mutex<HashMap<(String, String), Arc<Watch>>>,
+}
+
+impl Batched {
+    pub fn new(inner: Arc<dyn FlowLogApi>) -> Self {
+        Batched {
+            inner,
+            reads: Mutex::new(HashMap::new()),
+            watches: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn region_reads(&self, region: &str) -> Arc<RegionReads> {
+        let mut map = self.reads.lock().unwrap_or_else(|p| p.into_inner());
+        map.entry(region.to_owned())
+            .or_insert_with(|| Arc::new(RegionReads::new(region)))
+            .clone()
+    }
+
+    fn watch(&self, region: &str, status: &str) -> Arc<Watch> {
+        let mut map = self.watches.lock().unwrap_or_else(|p| p.into_inner());
+        map.entry((region.to_owned(), status.to_owned()))
+            .or_insert_with(|| Arc::new(Watch::new(region, status)))
+            .clone()
+    }
+}
+
+#[async_trait]
+impl FlowLogApi for Batched {
+    async fn describe(
+        &self,
+        region_id: &str,
+        flow_log_id: &str,
+        opts: &CallOptions,
+    ) -> Result<Option<FlowLog>, Error> {
+        self.inner.describe(region_id, flow_log_id, opts).await
+    }
+
+    async fn list(
+        &self,
+        req: &DescribeFlowLogsRequest,
+        opts: &CallOptions,
+    ) -> Result<Vec<FlowLog>, Error> {
+        self.inner.list(req, opts).await
+    }
+
+    async fn page(
+        &self,
+        req: &DescribeFlowLogsRequest,
+        page: u32,
+        opts: &CallOptions,
+    ) -> Result<FlowLogPage, Error> {
+        self.inner.page(req, page, opts).await
+    }
+
+    async fn activate(
+        &self,
+        region_id: &str,
+        flow_log_id: &str,
+        opts: &CallOptions,
+    ) -> Result<(), Error> {
+        self.inner.activate(region_id, flow_log_id, opts).await
+    }
+
+    async fn deactivate(
+        &self,
+        region_id: &str,
+        flow_log_id: &str,
+        opts: &CallOptions,
+    ) -> Result<(), Error> {
+        self.inner.deactivate(region_id, flow_log_id, opts).await
+    }
+
+    async fn read(
+        &self,
+        region_id: &str,
+        flow_log_id: &str,
+        opts: &CallOptions,
+    ) -> Result<Option<Seen>, Error> {
+        self.region_reads(region_id)
+            .read(self.inner.as_ref(), flow_log_id, opts)
+            .await
+    }
+
+    async fn look(
+        &self,
+        region_id: &str,
+        flow_log_id: &str,
+        expect: &str,
+        _opts: &CallOptions,
+    ) -> Result<Option<FlowLog>, Error> {
+        self.watch(region_id, expect)
+            .wait(self.inner.clone(), flow_log_id, Mode::Look)
+            .await
+    }
+
+    async fn wait_while(
+        &self,
+        region_id: &str,
+        flow_log_id: &str,
+        status: &str,
+        _opts: &CallOptions,
+    ) -> Result<Option<FlowLog>, Error> {
+        self.watch(region_id, status)
+            .wait(self.inner.clone(), flow_log_id, Mode::While)
+            .await
+    }
+}
+
+/// Pages a listing of `total` flow logs takes at the API's largest page.
+fn pages_for(total: u64) -> u64 {
+    total
+        .div_ceil(u64::from(crate::alicloud::vpc::MAX_PAGE_SIZE))
+        .max(1)
+}

@@ -1,0 +1,200 @@
+//! Reads in one region, as a ski rental: the first read lists the first page of the region,
+//! which says how many pages the whole region takes (its price); reads then describe one flow
+//! log each until that would have cost more than the listing, and from there one listing of
+//! the region answers every read of the process. A region of 20 managed flow logs among 5,000
+//! costs about 20 calls, a thousand managed flow logs about two listings' worth.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use tokio::sync::{Mutex, OnceCell};
+use tokio::time::Instant;
+
+use super::pages_for;
+use crate::alicloud::{CallOptions, DescribeFlowLogsRequest, Error, FlowLog};
+use crate::resources::flow_logs::{FlowLogApi, Seen};
+
+/// Flow logs of the region as one listing saw them.
+struct Snapshot {
+    at: Instant,
+    logs: HashMap<String, FlowLog>,
+}
+
+impl Snapshot {
+    fn new(at: Instant, logs: Vec<FlowLog>) -> Arc<Self> {
+        Arc::new(Snapshot {
+            at,
+            logs: logs
+                .into_iter()
+                .map(|f| (f.flow_log_id.clone(), f))
+                .collect(),
+        })
+    }
+
+    fn seen(&self, id: &str) -> Option<Seen> {
+        self.logs.get(id).map(|f| Seen {
+            flow_log: f.clone(),
+            age: self.at.elapsed(),
+        })
+    }
+}
+
+/// The first page of the region and what it says about the rest.
+#[derive(Clone)]
+struct Probe {
+    first: Arc<Snapshot>,
+    /// The region's size: the price of listing it is `pages_for(total)`.
+    total: u64,
+}
+
+/// `None` in a cell: the call failed; readers then describe on their own (each gets its own
+/// error, with its own RequestId) and a later read may try again.
+type Shared<T> = Arc<OnceCell<Option<T>>>;
+
+#[derive(Default)]
+struct State {
+    probe: Option<Shared<Probe>>,
+    listing: Option<Shared<Arc<Snapshot>>>,
+    /// The whole region, once listed (or once the first page was all of it).
+    complete: Option<Arc<Snapshot>>,
+    /// Reads answered by describing one flow log since the probe.
+    rented: u64,
+}
+
+pub(super) struct RegionReads {
+    region: String,
+    state: Mutex<State>,
+}
+
+enum Next {
+    Answer(Box<Seen>),
+    Describe,
+    Probe(Shared<Probe>),
+    List(Shared<Arc<Snapshot>>),
+}
+
+impl RegionReads {
+    pub(super) fn new(region: &str) -> Self {
+        RegionReads {
+            region: region.to_owned(),
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    fn request(&self) -> DescribeFlowLogsRequest {
+        DescribeFlowLogsRequest {
+            region_id: self.region.clone(),
+            ..Default::default()
+        }
+    }
+
+    async fn describe(
+        &self,
+        api: &dyn FlowLogApi,
+        id: &str,
+        opts: &CallOptions,
+    ) -> Result<Option<Seen>, Error> {
+        Ok(api
+            .describe(&self.region, id, opts)
+            .await?
+            .map(|flow_log| Seen {
+                flow_log,
+                age: std::time::Duration::ZERO,
+            }))
+    }
+
+    pub(super) async fn read(
+        &self,
+        api: &dyn FlowLogApi,
+        id: &str,
+        opts: &CallOptions,
+    ) -> Result<Option<Seen>, Error> {
+        loop {
+            let next = {
+                let mut st = self.state.lock().await;
+                if let Some(snap) = &st.complete {
+                    // Not in the listing: created since, or never there; ask, do not guess.
+                    match snap.seen(id) {
+                        Some(seen) => Next::Answer(Box::new(seen)),
+                        None => Next::Describe,
+                    }
+                } else if let Some(listing) = &st.listing {
+                    Next::List(listing.clone())
+                } else {
+                    match st.probe.clone() {
+                        None => {
+                            let cell = Arc::new(OnceCell::new());
+                            st.probe = Some(cell.clone());
+                            Next::Probe(cell)
+                        }
+                        Some(cell) => match cell.get().cloned() {
+                            None => Next::Probe(cell),
+                            Some(None) => {
+                                st.probe = None;
+                                Next::Describe
+                            }
+                            Some(Some(probe)) => match probe.first.seen(id) {
+                                Some(seen) => Next::Answer(Box::new(seen)),
+                                None if st.rented < pages_for(probe.total) => {
+                                    st.rented += 1;
+                                    Next::Describe
+                                }
+                                None => {
+                                    let cell = Arc::new(OnceCell::new());
+                                    st.listing = Some(cell.clone());
+                                    Next::List(cell)
+                                }
+                            },
+                        },
+                    }
+                }
+            };
+            match next {
+                Next::Answer(seen) => return Ok(Some(*seen)),
+                Next::Describe => return self.describe(api, id, opts).await,
+                Next::Probe(cell) => {
+                    let probe = cell
+                        .get_or_init(|| async {
+                            let at = Instant::now();
+                            let page = api.page(&self.request(), 1, opts).await.ok()?;
+                            Some(Probe {
+                                first: Snapshot::new(at, page.flow_logs),
+                                total: page.total_count,
+                            })
+                        })
+                        .await
+                        .clone();
+                    match probe {
+                        Some(p) if p.first.logs.len() as u64 >= p.total => {
+                            let mut st = self.state.lock().await;
+                            st.complete.get_or_insert(p.first);
+                        }
+                        Some(_) => {}
+                        None => return self.describe(api, id, opts).await,
+                    }
+                }
+                Next::List(cell) => {
+                    let listed = cell
+                        .get_or_init(|| async {
+                            let at = Instant::now();
+                            let all = api.list(&self.request(), opts).await.ok()?;
+                            Some(Snapshot::new(at, all))
+                        })
+                        .await
+                        .clone();
+                    let mut st = self.state.lock().await;
+                    st.listing = None;
+                    match listed {
+                        Some(snap) => {
+                            st.complete = Some(snap);
+                        }
+                        None => {
+                            drop(st);
+                            return self.describe(api, id, opts).await;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

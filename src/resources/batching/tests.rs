@@ -1,0 +1,362 @@
+//! `Batched` against an in-process region of many flow logs whose activations take time, in
+//! paused tokio time: answers are right, changes are noticed within a round, and the number
+//! of calls is what the ski rental promises.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::time::Instant;
+
+use super::watch::ROUND;
+use super::*;
+use crate::resources::flow_log_activation::lifecycle::{self, Goal, Target};
+use crate::resources::test_fake::flow_log;
+
+const REGION: &str = "cn-hangzhou";
+
+/// A region of flow logs; an activation is `Activating` for `delay`, then `Active`.
+struct Region {
+    logs: Mutex<BTreeMap<String, (FlowLog, Option<Instant>)>>,
+    delay: Duration,
+    describes: AtomicU64,
+    pages: AtomicU64,
+    activates: AtomicU64,
+    fail_lists: bool,
+}
+
+impl Region {
+    fn new(n: usize, status: &str, delay: Duration) -> Arc<Self> {
+        let logs = (0..n)
+            .map(|i| (id(i), (flow_log(&id(i), status), None)))
+            .collect();
+        Arc::new(Region {
+            logs: Mutex::new(logs),
+            delay,
+            describes: AtomicU64::new(0),
+            pages: AtomicU64::new(0),
+            activates: AtomicU64::new(0),
+            fail_lists: false,
+        })
+    }
+
+    fn now_of(&self, id: &str) -> Option<FlowLog> {
+        let mut logs = self.logs.lock().unwrap();
+        let (fl, done_at) = logs.get_mut(id)?;
+        if done_at.is_some_and(|t| Instant::now() >= t) {
+            fl.status = "Active".into();
+            *done_at = None;
+        }
+        Some(fl.clone())
+    }
+
+    fn all_now(&self) -> Vec<FlowLog> {
+        let ids: Vec<String> = self.logs.lock().unwrap().keys().cloned().collect();
+        ids.iter().filter_map(|i| self.now_of(i)).collect()
+    }
+
+    fn calls(&self) -> u64 {
+        self.describes.load(Ordering::SeqCst)
+            + self.pages.load(Ordering::SeqCst)
+            + self.activates.load(Ordering::SeqCst)
+    }
+}
+
+fn id(i: usize) -> String {
+    format!("fl-{i:06}")
+}
+
+fn opts() -> CallOptions {
+    CallOptions::default()
+}
+
+#[async_trait]
+impl FlowLogApi for Region {
+    async fn describe(
+        &self,
+        _region_id: &str,
+        flow_log_id: &str,
+        _opts: &CallOptions,
+    ) -> Result<Option<FlowLog>, Error> {
+        self.describes.fetch_add(1, Ordering::SeqCst);
+        Ok(self.now_of(flow_log_id))
+    }
+
+    async fn list(
+        &self,
+        req: &DescribeFlowLogsRequest,
+        opts: &CallOptions,
+    ) -> Result<Vec<FlowLog>, Error> {
+        // As the client does: page after page.
+        let mut all = Vec::new();
+        for page in 1.. {
+            let p = self.page(req, page, opts).await?;
+            let got = p.flow_logs.len();
+            all.extend(p.flow_logs);
+            if got < 50 || all.len() as u64 >= p.total_count {
+                break;
+            }
+        }
+        Ok(all)
+    }
+
+    async fn page(
+        &self,
+        req: &DescribeFlowLogsRequest,
+        page: u32,
+        _opts: &CallOptions,
+    ) -> Result<FlowLogPage, Error> {
+        self.pages.fetch_add(1, Ordering::SeqCst);
+        if self.fail_lists {
+            return Err(crate::resources::test_fake::api_error("ServiceUnavailable"));
+        }
+        let matching: Vec<FlowLog> = self
+            .all_now()
+            .into_iter()
+            .filter(|f| req.status.as_deref().is_none_or(|s| s == f.status))
+            .collect();
+        Ok(FlowLogPage {
+            total_count: matching.len() as u64,
+            flow_logs: matching
+                .into_iter()
+                .skip((page as usize - 1) * 50)
+                .take(50)
+                .collect(),
+            page_size: 50,
+        })
+    }
+
+    async fn activate(
+        &self,
+        _region_id: &str,
+        flow_log_id: &str,
+        _opts: &CallOptions,
+    ) -> Result<(), Error> {
+        self.activates.fetch_add(1, Ordering::SeqCst);
+        let mut logs = self.logs.lock().unwrap();
+        let (fl, done_at) = logs.get_mut(flow_log_id).expect("known flow log");
+        fl.status = "Activating".into();
+        *done_at = Some(Instant::now() + self.delay);
+        Ok(())
+    }
+
+    async fn deactivate(
+        &self,
+        _region_id: &str,
+        _flow_log_id: &str,
+        _opts: &CallOptions,
+    ) -> Result<(), Error> {
+        unreachable!("not used here")
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_few_reads_in_a_big_region_describe_one_by_one() {
+    let region = Region::new(5000, "Active", Duration::ZERO);
+    let b = Batched::new(region.clone());
+    for i in (0..5000).step_by(250) {
+        let seen = b.read(REGION, &id(i), &opts()).await.unwrap().unwrap();
+        assert_eq!(seen.flow_log.flow_log_id, id(i));
+    }
+    // The first page (which says the region takes 100 pages), then one describe each.
+    assert_eq!(region.pages.load(Ordering::SeqCst), 1);
+    assert_eq!(region.describes.load(Ordering::SeqCst), 19);
+}
+
+#[tokio::test(start_paused = true)]
+async fn many_reads_share_one_listing_of_the_region() {
+    let region = Region::new(1000, "Inactive", Duration::ZERO);
+    let b = Arc::new(Batched::new(region.clone()));
+    let reads: Vec<_> = (0..1000)
+        .map(|i| {
+            let b = b.clone();
+            tokio::spawn(async move { b.read(REGION, &id(i), &opts()).await })
+        })
+        .collect();
+    for (i, r) in reads.into_iter().enumerate() {
+        let seen = r.await.unwrap().unwrap().unwrap();
+        assert_eq!(seen.flow_log.flow_log_id, id(i));
+        assert_eq!(seen.flow_log.status, "Inactive");
+    }
+    // At most: the first page, as many describes as the listing costs, the listing.
+    let calls = region.calls();
+    assert!(calls <= 1 + 20 + 20, "{calls} calls");
+    // Later reads in the process cost nothing; one the listing did not have is described.
+    let before = region.calls();
+    assert!(b.read(REGION, &id(7), &opts()).await.unwrap().is_some());
+    assert_eq!(region.calls(), before);
+    assert!(
+        b.read(REGION, "fl-unknown", &opts())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(region.calls(), before + 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_small_region_is_read_in_one_call() {
+    let region = Region::new(30, "Active", Duration::ZERO);
+    let b = Batched::new(region.clone());
+    for i in 0..30 {
+        assert!(b.read(REGION, &id(i), &opts()).await.unwrap().is_some());
+    }
+    assert_eq!(region.calls(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_listing_leaves_each_read_its_own_describe() {
+    let region = Arc::new(Region {
+        fail_lists: true,
+        ..Arc::try_unwrap(Region::new(200, "Active", Duration::ZERO))
+            .ok()
+            .unwrap()
+    });
+    let b = Batched::new(region.clone());
+    for i in 0..5 {
+        assert_eq!(
+            b.read(REGION, &id(i), &opts())
+                .await
+                .unwrap()
+                .unwrap()
+                .flow_log
+                .flow_log_id,
+            id(i)
+        );
+    }
+    assert_eq!(region.describes.load(Ordering::SeqCst), 5);
+}
+
+#[tokio::test(start_paused = true)]
+async fn one_wait_describes_each_round_and_notices_within_a_round() {
+    let region = Region::new(1, "Inactive", Duration::from_secs(3));
+    let b = Batched::new(region.clone());
+    region.activate(REGION, &id(0), &opts()).await.unwrap();
+    let start = Instant::now();
+    let fl = b
+        .look(REGION, &id(0), "Activating", &opts())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(fl.status, "Activating");
+    assert_eq!(
+        start.elapsed(),
+        Duration::ZERO,
+        "an idle watch looks at once"
+    );
+    let fl = b
+        .wait_while(REGION, &id(0), "Activating", &opts())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(fl.status, "Active");
+    let late = start.elapsed() - Duration::from_secs(3);
+    assert!(late <= ROUND, "noticed {late:?} after the change");
+    // One describe per round, none listed.
+    assert_eq!(region.pages.load(Ordering::SeqCst), 0);
+    assert!(region.describes.load(Ordering::SeqCst) <= 14);
+}
+
+#[tokio::test(start_paused = true)]
+async fn many_waits_share_listings_of_the_status() {
+    let n = 300;
+    let region = Region::new(n, "Inactive", Duration::from_secs(1));
+    let b = Arc::new(Batched::new(region.clone()));
+    // Activations spread over 3 s, each then waited for.
+    let tasks: Vec<_> = (0..n)
+        .map(|i| {
+            let (b, region) = (b.clone(), region.clone());
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(10 * i as u64)).await;
+                region.activate(REGION, &id(i), &opts()).await.unwrap();
+                let activated = Instant::now();
+                let fl = b
+                    .look(REGION, &id(i), "Activating", &opts())
+                    .await
+                    .unwrap()
+                    .unwrap();
+                let fl = if fl.status == "Activating" {
+                    b.wait_while(REGION, &id(i), "Activating", &opts())
+                        .await
+                        .unwrap()
+                        .unwrap()
+                } else {
+                    fl
+                };
+                (fl, activated.elapsed())
+            })
+        })
+        .collect();
+    for t in tasks {
+        let (fl, took) = t.await.unwrap();
+        assert_eq!(fl.status, "Active");
+        assert!(
+            fl.flow_log_name == "web-traffic",
+            "the rest of the description is kept"
+        );
+        assert!(
+            took <= Duration::from_secs(1) + 2 * ROUND,
+            "noticed after {took:?}"
+        );
+    }
+    let (describes, pages) = (
+        region.describes.load(Ordering::SeqCst),
+        region.pages.load(Ordering::SeqCst),
+    );
+    // About 4 s of rounds at 4 a second, a few pages each: far below one call per wait.
+    assert!(
+        describes + pages < n as u64 / 3,
+        "{describes} describes and {pages} pages for {n} waits"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_wait_that_is_dropped_leaves_the_watch() {
+    let region = Region::new(1, "Inactive", Duration::from_secs(3600));
+    let b = Batched::new(region.clone());
+    region.activate(REGION, &id(0), &opts()).await.unwrap();
+    let r = tokio::time::timeout(
+        Duration::from_secs(1),
+        b.wait_while(REGION, &id(0), "Activating", &opts()),
+    )
+    .await;
+    assert!(r.is_err(), "still activating");
+    let after = region.describes.load(Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    assert!(
+        region.describes.load(Ordering::SeqCst) <= after + 1,
+        "no more rounds for nobody"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn converging_many_flow_logs_costs_little_more_than_the_activations() {
+    let n = 400;
+    let region = Region::new(n, "Inactive", Duration::from_secs(1));
+    let api: Arc<dyn FlowLogApi> = Arc::new(Batched::new(region.clone()));
+    let tasks: Vec<_> = (0..n)
+        .map(|i| {
+            let api = api.clone();
+            tokio::spawn(async move {
+                // Terraform's parallelism spreads the starts.
+                tokio::time::sleep(Duration::from_millis(5 * i as u64)).await;
+                let id = id(i);
+                let t = Target {
+                    region: REGION,
+                    id: &id,
+                };
+                let out = lifecycle::converge(api.as_ref(), &t, Goal::Active, &opts()).await;
+                assert!(out.result.is_ok(), "{id}");
+                assert_eq!(out.last_seen.unwrap().status, "Active");
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(region.activates.load(Ordering::SeqCst), n as u64);
+    let per = region.calls() as f64 / n as f64;
+    assert!(per <= 1.3, "{per} calls per flow log");
+}
