@@ -47,8 +47,8 @@ struct Probe {
     total: u64,
 }
 
-/// `None` in a cell: the call failed; readers then describe on their own (each gets its own
-/// error, with its own RequestId) and a later read may try again.
+/// `None` in a cell: the call failed; the reader that made it gets its error, and the others
+/// (and every later read) describe on their own, each getting its own answer or error.
 type Shared<T> = Arc<OnceCell<Option<T>>>;
 
 #[derive(Default)]
@@ -59,6 +59,8 @@ struct State {
     complete: Option<Arc<Snapshot>>,
     /// Reads answered by describing one flow log since the probe.
     rented: u64,
+    /// A listing of the region failed: from then on every read describes its flow log.
+    describe_only: bool,
 }
 
 pub(super) struct RegionReads {
@@ -112,7 +114,9 @@ impl RegionReads {
         loop {
             let next = {
                 let mut st = self.state.lock().await;
-                if let Some(snap) = &st.complete {
+                if st.describe_only {
+                    Next::Describe
+                } else if let Some(snap) = &st.complete {
                     // Not in the listing: created since, or never there; ask, do not guess.
                     match snap.seen(id) {
                         Some(seen) => Next::Answer(Box::new(seen)),
@@ -130,7 +134,7 @@ impl RegionReads {
                         Some(cell) => match cell.get().cloned() {
                             None => Next::Probe(cell),
                             Some(None) => {
-                                st.probe = None;
+                                st.describe_only = true;
                                 Next::Describe
                             }
                             Some(Some(probe)) => match probe.first.seen(id) {
@@ -153,17 +157,28 @@ impl RegionReads {
                 Next::Answer(seen) => return Ok(Some(*seen)),
                 Next::Describe => return self.describe(api, id, opts).await,
                 Next::Probe(cell) => {
+                    // The reader that makes the call gets its error as is (a refused signature
+                    // is not retried by asking again); the others ask on their own.
+                    let mut failed = None;
                     let probe = cell
                         .get_or_init(|| async {
                             let at = Instant::now();
-                            let page = api.page(&self.request(), 1, opts).await.ok()?;
-                            Some(Probe {
-                                first: Snapshot::new(at, page.flow_logs),
-                                total: page.total_count,
-                            })
+                            match api.page(&self.request(), 1, opts).await {
+                                Ok(page) => Some(Probe {
+                                    first: Snapshot::new(at, page.flow_logs),
+                                    total: page.total_count,
+                                }),
+                                Err(e) => {
+                                    failed = Some(e);
+                                    None
+                                }
+                            }
                         })
                         .await
                         .clone();
+                    if let Some(e) = failed {
+                        return Err(e);
+                    }
                     match probe {
                         Some(p) if p.first.logs.len() as u64 >= p.total => {
                             let mut st = self.state.lock().await;
@@ -174,11 +189,17 @@ impl RegionReads {
                     }
                 }
                 Next::List(cell) => {
+                    let mut failed = None;
                     let listed = cell
                         .get_or_init(|| async {
                             let at = Instant::now();
-                            let all = api.list(&self.request(), opts).await.ok()?;
-                            Some(Snapshot::new(at, all))
+                            match api.list(&self.request(), opts).await {
+                                Ok(all) => Some(Snapshot::new(at, all)),
+                                Err(e) => {
+                                    failed = Some(e);
+                                    None
+                                }
+                            }
                         })
                         .await
                         .clone();
@@ -189,8 +210,12 @@ impl RegionReads {
                             st.complete = Some(snap);
                         }
                         None => {
+                            st.describe_only = true;
                             drop(st);
-                            return self.describe(api, id, opts).await;
+                            return match failed {
+                                Some(e) => Err(e),
+                                None => self.describe(api, id, opts).await,
+                            };
                         }
                     }
                 }

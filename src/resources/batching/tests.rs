@@ -215,6 +215,9 @@ async fn a_failed_listing_leaves_each_read_its_own_describe() {
             .unwrap()
     });
     let b = Batched::new(region.clone());
+    // The read that listed gets the listing's error, as it would its own describe's.
+    let err = b.read(REGION, &id(0), &opts()).await.unwrap_err();
+    assert_eq!(err.code(), Some("ServiceUnavailable"));
     for i in 0..5 {
         assert_eq!(
             b.read(REGION, &id(i), &opts())
@@ -227,6 +230,7 @@ async fn a_failed_listing_leaves_each_read_its_own_describe() {
         );
     }
     assert_eq!(region.describes.load(Ordering::SeqCst), 5);
+    assert_eq!(region.pages.load(Ordering::SeqCst), 1, "no second listing");
 }
 
 #[tokio::test(start_paused = true)]
