@@ -91,16 +91,17 @@ pub trait FlowLogApi: Send + Sync {
         self.describe(region_id, flow_log_id, opts).await
     }
 
-    /// Waits while the flow log is in the transitional `status` (as it was last seen) and
+    /// Waits while the flow log is in the transitional status it was `last` seen in and
     /// returns the first description in another status (`None`: it is gone). Callers bound
     /// the wait with their own deadline and cancellation by dropping the future.
     async fn wait_while(
         &self,
         region_id: &str,
         flow_log_id: &str,
-        status: &str,
+        last: &FlowLog,
         opts: &CallOptions,
     ) -> Result<Option<FlowLog>, Error> {
+        let status = last.status.as_str();
         let mut interval = POLL_FIRST;
         loop {
             tokio::time::sleep_until(Instant::now() + interval).await;

@@ -18,8 +18,9 @@ pub const DEFAULT_RATE: f64 = 200.0;
 
 /// The rate never drops below this share of the start rate.
 const MIN_SHARE: f64 = 1.0 / 20.0;
-/// At each cut the rate keeps at most this share of itself...
-const CUT: f64 = 0.7;
+/// At each cut the rate keeps at most this share of itself (a quota's saved-up burst makes
+/// the first second look better than the quota)...
+const CUT: f64 = 0.5;
 /// ...and at most this share of what the API accepted in the last [`WINDOW`].
 const BELOW_ACCEPTED: f64 = 0.9;
 /// Throttling answers this close to a cut belong to the same episode (they were sent before).
@@ -225,7 +226,7 @@ mod tests {
             l.on_accepted();
         }
         l.on_throttled();
-        // 200 * 0.7 = 140, but below 0.9 * 100 accepted: 90.
+        // 200 * 0.5 = 100, but below 0.9 * 100 accepted: 90.
         assert!(
             (l.current_rate() - 90.0).abs() < 1e-6,
             "{}",
@@ -256,14 +257,14 @@ mod tests {
         }
         l.on_throttled();
         assert!(
-            (l.current_rate() - 140.0).abs() < 0.1,
+            (l.current_rate() - 100.0).abs() < 0.1,
             "{}",
             l.current_rate()
         );
         tokio::time::sleep(EPISODE).await;
         l.on_throttled();
-        // 140 * 0.7 (the accepted answers are now more than a second old: the floor rules).
-        assert!(l.current_rate() <= 98.0 + 0.2, "{}", l.current_rate());
+        // 100 * 0.5: what was accepted shows the API takes more, but the rate still halves.
+        assert!(l.current_rate() <= 50.0 + 0.2, "{}", l.current_rate());
         for _ in 0..50 {
             tokio::time::sleep(EPISODE).await;
             l.on_throttled();

@@ -124,11 +124,15 @@ impl FlowLogApi for Batched {
         &self,
         region_id: &str,
         flow_log_id: &str,
-        status: &str,
+        last: &FlowLog,
         _opts: &CallOptions,
     ) -> Result<Option<FlowLog>, Error> {
-        self.watch(region_id, status)
-            .wait(self.inner.clone(), flow_log_id, Mode::While)
+        self.watch(region_id, &last.status)
+            .wait(
+                self.inner.clone(),
+                flow_log_id,
+                Mode::While(Box::new(last.clone())),
+            )
             .await
     }
 }

@@ -251,7 +251,7 @@ async fn one_wait_describes_each_round_and_notices_within_a_round() {
         "an idle watch looks at once"
     );
     let fl = b
-        .wait_while(REGION, &id(0), "Activating", &opts())
+        .wait_while(REGION, &id(0), &fl, &opts())
         .await
         .unwrap()
         .unwrap();
@@ -282,7 +282,7 @@ async fn many_waits_share_listings_of_the_status() {
                     .unwrap()
                     .unwrap();
                 let fl = if fl.status == "Activating" {
-                    b.wait_while(REGION, &id(i), "Activating", &opts())
+                    b.wait_while(REGION, &id(i), &fl, &opts())
                         .await
                         .unwrap()
                         .unwrap()
@@ -323,7 +323,7 @@ async fn a_wait_that_is_dropped_leaves_the_watch() {
     region.activate(REGION, &id(0), &opts()).await.unwrap();
     let r = tokio::time::timeout(
         Duration::from_secs(1),
-        b.wait_while(REGION, &id(0), "Activating", &opts()),
+        b.wait_while(REGION, &id(0), &flow_log(&id(0), "Activating"), &opts()),
     )
     .await;
     assert!(r.is_err(), "still activating");
@@ -363,4 +363,33 @@ async fn converging_many_flow_logs_costs_little_more_than_the_activations() {
     assert_eq!(region.activates.load(Ordering::SeqCst), n as u64);
     let per = region.calls() as f64 / n as f64;
     assert!(per <= 1.3, "{per} calls per flow log");
+}
+
+#[tokio::test(start_paused = true)]
+async fn waits_that_ended_before_the_round_cost_one_listing_not_a_describe_each() {
+    let n = 120;
+    let region = Region::new(n, "Inactive", Duration::from_millis(100));
+    let b = Arc::new(Batched::new(region.clone()));
+    for i in 0..n {
+        region.activate(REGION, &id(i), &opts()).await.unwrap();
+    }
+    let seen = flow_log(&id(0), "Activating");
+    // The callers saw them Activating; by the first shared round they are all Active.
+    let tasks: Vec<_> = (0..n)
+        .map(|i| {
+            let (b, seen) = (
+                b.clone(),
+                FlowLog {
+                    flow_log_id: id(i),
+                    ..seen.clone()
+                },
+            );
+            tokio::spawn(async move { b.wait_while(REGION, &id(i), &seen, &opts()).await })
+        })
+        .collect();
+    for t in tasks {
+        assert_eq!(t.await.unwrap().unwrap().unwrap().status, "Active");
+    }
+    assert_eq!(region.describes.load(Ordering::SeqCst), 0);
+    assert!(region.pages.load(Ordering::SeqCst) <= 4);
 }

@@ -22,19 +22,21 @@ use crate::resources::flow_logs::FlowLogApi;
 pub(super) const ROUND: Duration = Duration::from_millis(250);
 
 /// What a waiter wants.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub(super) enum Mode {
     /// The first description, whatever its status (right after a change was asked for).
     Look,
-    /// The first description in another status than the watched one.
-    While,
+    /// The first description in another status than the watched one, which this description
+    /// showed.
+    While(Box<FlowLog>),
 }
 
 struct Waiter {
     id: String,
-    mode: Mode,
-    /// Seen in the watched status (by a listing or a description): then its absence from a
-    /// later listing means it moved on.
+    /// A look (any status answers it) rather than a wait.
+    looking: bool,
+    /// Seen in the watched status (by the caller, a listing or a description): then its
+    /// absence from a later listing means it moved on.
     last: Option<FlowLog>,
     reply: oneshot::Sender<Result<Option<FlowLog>, Error>>,
 }
@@ -93,17 +95,21 @@ impl Watch {
             let st = self.lock();
             (st.waiters.len() as u64) < st.pages
         };
-        if mode == Mode::Look && quiet {
+        if matches!(mode, Mode::Look) && quiet {
             return api
                 .describe(&self.region, id, &CallOptions::default())
                 .await;
         }
         let start = {
             let mut st = self.lock();
+            let last = match &mode {
+                Mode::Look => None,
+                Mode::While(seen) => Some((**seen).clone()),
+            };
             st.waiters.push(Waiter {
                 id: id.to_owned(),
-                mode,
-                last: None,
+                looking: matches!(mode, Mode::Look),
+                last,
                 reply,
             });
             !std::mem::replace(&mut st.running, true)
@@ -151,15 +157,15 @@ impl Watch {
                             .map(|f| (f.flow_log_id.as_str(), f))
                             .collect();
                         for mut w in batch {
-                            match (listed.get(w.id.as_str()), w.mode, &w.last) {
-                                (Some(fl), Mode::Look, _) => {
+                            match (listed.get(w.id.as_str()), w.looking, &w.last) {
+                                (Some(fl), true, _) => {
                                     let _ = w.reply.send(Ok(Some((*fl).clone())));
                                 }
-                                (Some(fl), Mode::While, _) => {
+                                (Some(fl), false, _) => {
                                     w.last = Some((*fl).clone());
                                     keep.push(w);
                                 }
-                                (None, Mode::While, Some(last)) => match after(&self.status) {
+                                (None, false, Some(last)) => match after(&self.status) {
                                     Some(next) => {
                                         let moved = FlowLog {
                                             status: next.to_owned(),
@@ -189,7 +195,7 @@ impl Watch {
             .await;
             for (mut w, r) in described {
                 match r {
-                    Ok(Some(fl)) if w.mode == Mode::While && fl.status == self.status => {
+                    Ok(Some(fl)) if !w.looking && fl.status == self.status => {
                         w.last = Some(fl);
                         keep.push(w);
                     }

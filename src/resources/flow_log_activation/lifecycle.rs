@@ -90,7 +90,8 @@ async fn settle(
             None => std::future::pending().await,
         }
     };
-    let wait = api.wait_while(t.region, t.id, while_status, opts);
+    debug_assert_eq!(seen.status, while_status);
+    let wait = api.wait_while(t.region, t.id, &seen, opts);
     tokio::select! {
         biased;
         _ = opts.cancel.cancelled() => Err(Failure::Cancelled(last())),
