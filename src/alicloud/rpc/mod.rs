@@ -27,7 +27,7 @@ use crate::alicloud::sign::v1 as signer;
 
 use endpoint::{Endpoint, EndpointRule};
 use http::TimeoutSettings;
-use ratelimit::{DEFAULT_RATE, RateLimiter};
+use ratelimit::{BURST_SECONDS, DEFAULT_RATE, RateLimiter};
 use retry::backoff_delay;
 
 /// The code of a call signed with temporary credentials that died before their time.
@@ -167,7 +167,7 @@ impl Transport {
             http_config: http::HttpConfig::new(settings, env)?,
             http: std::sync::OnceLock::new(),
             endpoints,
-            limiter: RateLimiter::new(rate, rate.max(1.0)),
+            limiter: RateLimiter::new(rate, (rate * BURST_SECONDS).max(1.0)),
             clock: env.clock().clone(),
             max_retry_timeout: settings.max_retry_timeout,
             timeouts: TimeoutSettings {

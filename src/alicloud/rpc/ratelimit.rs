@@ -16,11 +16,16 @@ use crate::alicloud::clock::monotonic_now;
 /// Terraform run, and quickly corrected by the first throttling answer.
 pub const DEFAULT_RATE: f64 = 200.0;
 
+/// How many requests may go at once after a quiet period: half a second's worth. A whole
+/// second's worth, sent at once, is throttled by a quota with a smaller burst than ours
+/// before the limiter has learnt anything.
+pub const BURST_SECONDS: f64 = 0.5;
+
 /// The rate never drops below this share of the start rate.
 const MIN_SHARE: f64 = 1.0 / 20.0;
-/// At each cut the rate keeps at most this share of itself (a quota's saved-up burst makes
-/// the first second look better than the quota)...
-const CUT: f64 = 0.5;
+/// At each cut the rate keeps at most this share of itself (a quota's saved-up burst can make
+/// the last second look better than the quota)...
+const CUT: f64 = 0.7;
 /// ...and at most this share of what the API accepted in the last [`WINDOW`].
 const BELOW_ACCEPTED: f64 = 0.9;
 /// Throttling answers this close to a cut belong to the same episode (they were sent before).
@@ -226,7 +231,7 @@ mod tests {
             l.on_accepted();
         }
         l.on_throttled();
-        // 200 * 0.5 = 100, but below 0.9 * 100 accepted: 90.
+        // 200 * 0.7 = 140, but below 0.9 * 100 accepted: 90.
         assert!(
             (l.current_rate() - 90.0).abs() < 1e-6,
             "{}",
@@ -257,14 +262,14 @@ mod tests {
         }
         l.on_throttled();
         assert!(
-            (l.current_rate() - 100.0).abs() < 0.1,
+            (l.current_rate() - 140.0).abs() < 0.1,
             "{}",
             l.current_rate()
         );
         tokio::time::sleep(EPISODE).await;
         l.on_throttled();
-        // 100 * 0.5: what was accepted shows the API takes more, but the rate still halves.
-        assert!(l.current_rate() <= 50.0 + 0.2, "{}", l.current_rate());
+        // 140 * 0.7: what was accepted shows the API takes more, but the rate still drops.
+        assert!(l.current_rate() <= 98.0 + 0.2, "{}", l.current_rate());
         for _ in 0..50 {
             tokio::time::sleep(EPISODE).await;
             l.on_throttled();
