@@ -14,7 +14,8 @@ use crate::diag::{AttrPath, Diagnostics};
 use crate::resource::{DataSourceFactory, Provider, ProviderData, ResourceFactory};
 use crate::resources::batching::Batched;
 use crate::resources::configured::Configured;
-use crate::resources::flow_log_activation::{self, FlowLogActivation};
+use crate::resources::flow_log_activation::FlowLogActivation;
+use crate::resources::ids;
 use crate::schema::{Attribute, Block, NestedBlock, Nesting, Schema};
 use crate::tfvalue::{Type, Value};
 
@@ -346,7 +347,7 @@ impl Provider for AlicloudProvider {
             }
         }
         if let Some(r) = known_str(config, "region")
-            && !flow_log_activation::looks_like_region(r)
+            && !ids::looks_like_region(r)
         {
             diags.attr_error(
                 AttrPath::attr("region"),

@@ -9,7 +9,8 @@ use async_trait::async_trait;
 use regex::Regex;
 
 use super::configured::Configured;
-use super::flow_log_activation::{from_api, looks_like_flow_log_id, looks_like_region};
+use super::flow_log_activation::from_api;
+use super::ids::{check_flow_log_id, check_region_id};
 use crate::alicloud::{CallOptions, DescribeFlowLogsRequest, Error, FlowLog};
 use crate::diag::{AttrPath, Diagnostics};
 use crate::resource::{Ctx, DataSource};
@@ -178,22 +179,10 @@ pub fn check(config: &Value, diags: &mut Diagnostics) {
         );
     }
     for (i, id) in id_args(config) {
-        if !looks_like_flow_log_id(id) {
-            diags.attr_error(
-                AttrPath::attr("ids").then_index(i as i64),
-                "Invalid flow log ID",
-                format!("{id:?} is not a flow log ID: flow log IDs are \"fl-\" followed by lower-case letters and digits, e.g. \"fl-m5e8vhz2t21sel1nq0000\"."),
-            );
-        }
+        check_flow_log_id(AttrPath::attr("ids").then_index(i as i64), id, diags);
     }
-    if let Some(r) = config.get("region_id").and_then(Value::as_str)
-        && !looks_like_region(r)
-    {
-        diags.attr_error(
-            AttrPath::attr("region_id"),
-            "Invalid region ID",
-            format!("{r:?} is not a region ID; region IDs look like \"cn-hangzhou\" or \"ap-southeast-1\"."),
-        );
+    if let Some(r) = config.get("region_id").and_then(Value::as_str) {
+        check_region_id(AttrPath::attr("region_id"), r, diags);
     }
 }
 

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::configured::Configured;
+use super::ids::{check_flow_log_id, check_region_id, looks_like_flow_log_id, looks_like_region};
 use crate::alicloud::{CallOptions, FlowLog};
 use crate::diag::{AttrPath, Diagnostics};
 use crate::engine;
@@ -209,27 +210,6 @@ fn schema() -> Schema {
     }
 }
 
-/// `fl-` followed by lower-case letters and digits.
-pub fn looks_like_flow_log_id(s: &str) -> bool {
-    s.strip_prefix("fl-").is_some_and(|rest| {
-        !rest.is_empty()
-            && rest
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-    })
-}
-
-/// Lower-case words of letters and digits joined by `-`, with at least one `-`.
-pub fn looks_like_region(s: &str) -> bool {
-    let parts: Vec<&str> = s.split('-').collect();
-    parts.len() >= 2
-        && parts.iter().all(|p| {
-            !p.is_empty()
-                && p.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        })
-}
-
 #[async_trait]
 impl Resource for FlowLogActivation {
     fn type_name(&self) -> &'static str {
@@ -241,23 +221,11 @@ impl Resource for FlowLogActivation {
     }
 
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
-        if let Some(id) = config.get("flow_log_id").and_then(Value::as_str)
-            && !looks_like_flow_log_id(id)
-        {
-            diags.attr_error(
-                AttrPath::attr("flow_log_id"),
-                "Invalid flow log ID",
-                format!("{id:?} is not a flow log ID: flow log IDs are \"fl-\" followed by lower-case letters and digits, e.g. \"fl-m5e8vhz2t21sel1nq0000\"."),
-            );
+        if let Some(id) = config.get("flow_log_id").and_then(Value::as_str) {
+            check_flow_log_id(AttrPath::attr("flow_log_id"), id, diags);
         }
-        if let Some(r) = config.get("region_id").and_then(Value::as_str)
-            && !looks_like_region(r)
-        {
-            diags.attr_error(
-                AttrPath::attr("region_id"),
-                "Invalid region ID",
-                format!("{r:?} is not a region ID; region IDs look like \"cn-hangzhou\" or \"ap-southeast-1\"."),
-            );
+        if let Some(r) = config.get("region_id").and_then(Value::as_str) {
+            check_region_id(AttrPath::attr("region_id"), r, diags);
         }
     }
 
@@ -441,35 +409,5 @@ impl Resource for FlowLogActivation {
         obj.insert("region_id".to_owned(), Value::string(region));
         obj.insert("deactivate_on_destroy".to_owned(), Value::Bool(true));
         Some(Value::Object(obj))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn flow_log_ids() {
-        assert!(looks_like_flow_log_id("fl-m5e8vhz2t21sel1nq0000"));
-        for bad in [
-            "",
-            "fl-",
-            "FL-abc",
-            "fl-ABC",
-            "fl_abc",
-            "vpc-abc",
-            "fl-abc-def",
-            " fl-abc",
-        ] {
-            assert!(!looks_like_flow_log_id(bad), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn regions() {
-        assert!(looks_like_region("cn-hangzhou"));
-        assert!(looks_like_region("ap-southeast-1"));
-        assert!(!looks_like_region("hangzhou"));
-        assert!(!looks_like_region("CN-Hangzhou"));
     }
 }
