@@ -269,7 +269,7 @@ mod tests {
             .unwrap();
         assert_eq!(server.count(), 2);
 
-        let conflict = Error::Api(Box::new(crate::alicloud::ApiError {
+        let conflict = Error::Api(Box::new(crate::alicloud::error::ApiError {
             http_status: 400,
             code: "LastTokenProcessing".into(),
             message: String::new(),

@@ -246,6 +246,14 @@ impl Environment {
         self.home.as_deref()
     }
 
+    /// `~/x` means the home directory, as users write it in HCL and in the CLI's profiles.
+    pub fn expand_home(&self, p: &Path) -> PathBuf {
+        match (p.strip_prefix("~"), self.home()) {
+            (Ok(rest), Some(home)) => home.join(rest),
+            _ => p.to_path_buf(),
+        }
+    }
+
     pub fn metadata_base_url(&self) -> &str {
         &self.metadata_base_url
     }

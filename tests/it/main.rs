@@ -8,6 +8,7 @@ mod dist;
 mod docs;
 mod emulator;
 mod emulator_sts;
+mod imports;
 mod plugin_cli;
 mod plugin_process;
 mod signer;

@@ -12,7 +12,7 @@ mod ecs_role;
 mod environment;
 mod oidc;
 mod profile;
-mod provider;
+pub mod provider;
 mod static_keys;
 
 pub use assume_role::{

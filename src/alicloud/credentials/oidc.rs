@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use async_trait::async_trait;
 
 use super::assume_role::{StsAccess, checked};
-use super::profile::expand_home;
 use super::provider::{Credentials, ProvideCredentials};
 use super::static_keys::{non_empty, non_empty_secret};
 use crate::alicloud::error::{CredentialsError, Error};
@@ -73,7 +72,7 @@ pub fn oidc_from_settings(
             )));
         };
         let token = match (file, token) {
-            (Some((_, f)), _) => OidcToken::File(expand_home(f.as_ref(), env)),
+            (Some((_, f)), _) => OidcToken::File(env.expand_home(f.as_ref())),
             (None, Some((_, t))) => OidcToken::Value(Secret::new(t.trim())),
             (None, None) => unreachable!("checked above"),
         };
@@ -138,10 +137,10 @@ pub fn oidc_from_settings(
                 reason: "set oidc_token or oidc_token_file, not both".to_owned(),
             });
         }
-        (Some(f), None) => OidcToken::File(expand_home(f, env)),
+        (Some(f), None) => OidcToken::File(env.expand_home(f)),
         (None, Some(t)) => OidcToken::Value(t.clone()),
         (None, None) => match (from_env(ENV_OIDC_TOKEN_FILE), env.first_var(ENV_OIDC_TOKEN)) {
-            (Some((_, f)), _) => OidcToken::File(expand_home(f.as_ref(), env)),
+            (Some((_, f)), _) => OidcToken::File(env.expand_home(f.as_ref())),
             (None, Some((_, t))) => OidcToken::Value(Secret::new(t.trim())),
             (None, None) => {
                 return Err(CredentialsError::Invalid {

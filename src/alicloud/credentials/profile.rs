@@ -77,10 +77,10 @@ fn profile_file_path(settings: &Settings, env: &Environment) -> Result<(PathBuf,
         .as_ref()
         .filter(|p| !p.as_os_str().is_empty())
     {
-        return Ok((expand_home(p, env), true));
+        return Ok((env.expand_home(p), true));
     }
     if let Some((_, p)) = env.first_var(ENV_CREDENTIALS_FILE) {
-        return Ok((expand_home(Path::new(p), env), true));
+        return Ok((env.expand_home(Path::new(p)), true));
     }
     match env.home() {
         Some(home) => Ok((home.join(".aliyun").join("config.json"), false)),
@@ -92,13 +92,6 @@ fn profile_file_path(settings: &Settings, env: &Environment) -> Result<(PathBuf,
 }
 
 /// `~/x` means the home directory, as users write it in HCL.
-pub(super) fn expand_home(p: &Path, env: &Environment) -> PathBuf {
-    match (p.strip_prefix("~"), env.home()) {
-        (Ok(rest), Some(home)) => home.join(rest),
-        _ => p.to_path_buf(),
-    }
-}
-
 /// The profile name asked for by the user, if any.
 fn wanted_profile<'a>(settings: &'a Settings, env: &'a Environment) -> Option<&'a str> {
     non_empty(&settings.profile).or_else(|| env.first_var(ENV_PROFILE).map(|(_, v)| v))
@@ -308,7 +301,7 @@ async fn from_profile(
                     provider.to_owned(),
                     sts::check_oidc_provider_arn,
                 )?,
-                token: OidcToken::File(expand_home(Path::new(file), env)),
+                token: OidcToken::File(env.expand_home(Path::new(file))),
                 session_name: role.session_name,
                 duration_seconds: role.duration_seconds,
                 policy: None,

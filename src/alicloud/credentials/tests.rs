@@ -384,13 +384,10 @@ fn region_from_profile() {
 fn tilde_expands_to_home() {
     let e = env(&[], Some(Path::new("/home/u")));
     assert_eq!(
-        profile::expand_home(Path::new("~/x/c.json"), &e),
+        e.expand_home(Path::new("~/x/c.json")),
         PathBuf::from("/home/u/x/c.json")
     );
-    assert_eq!(
-        profile::expand_home(Path::new("/abs"), &e),
-        PathBuf::from("/abs")
-    );
+    assert_eq!(e.expand_home(Path::new("/abs")), PathBuf::from("/abs"));
 }
 
 #[tokio::test]

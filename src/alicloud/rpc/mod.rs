@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::alicloud::clock::{self, Clock};
-use crate::alicloud::credentials::{Cached, Credentials};
+use crate::alicloud::credentials::provider::{Cached, Credentials};
 use crate::alicloud::error::{Error, body_start, parse_response};
 use crate::alicloud::secret::Redactor;
 use crate::alicloud::settings::{Environment, Settings};

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
-use crate::alicloud::credentials::Cached;
+use crate::alicloud::credentials::provider::Cached;
 use crate::alicloud::error::Error;
 use crate::alicloud::rpc::endpoint::EndpointRule;
 use crate::alicloud::rpc::{Answer, Auth, CallOptions, Product, Request, Transport};
