@@ -611,3 +611,49 @@ fn changing_the_flow_log_id_replaces_the_resource() {
     assert_eq!(status(&emu, FL), "Inactive");
     assert_eq!(status(&emu, "fl-other0001"), "Active");
 }
+
+#[test]
+fn debug_logs_name_every_api_call_and_keep_transport_internals_out() {
+    let emu = Emulator::start(
+        &json!([flow_log(FL, "Inactive")]),
+        &["--activation-delay", "300ms"],
+    );
+    let mut tf = workspace(&emu, &resource("this", FL, ""));
+    tf.set_env("TF_LOG", "debug");
+    let r = apply(&tf);
+    r.assert_ok();
+    let out = r.all();
+    let provider: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains("provider.terraform-provider-alicloud:"))
+        .collect();
+    assert!(!provider.is_empty(), "no provider lines at debug");
+    for marker in [
+        "frame=",
+        "inc_window",
+        "encoding SETTINGS",
+        "h2::",
+        "hyper",
+        "rustls",
+        "Connection{",
+    ] {
+        let leaked: Vec<&&str> = provider.iter().filter(|l| l.contains(marker)).collect();
+        assert!(
+            leaked.is_empty(),
+            "transport internals ({marker}): {leaked:#?}"
+        );
+    }
+    // One line per API call the emulator answered, each with its RequestId, action and the
+    // Terraform RPC it was made for.
+    let calls: Vec<&&str> = provider.iter().filter(|l| l.contains("API call")).collect();
+    assert_eq!(calls.len(), emu.requests().len(), "{calls:#?}");
+    for line in &calls {
+        let request_id = line
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("request_id="))
+            .unwrap_or("");
+        assert!(!request_id.is_empty(), "no RequestId: {line}");
+        assert!(line.contains("action="), "{line}");
+        assert!(line.contains("tf_rpc=ApplyResourceChange"), "{line}");
+    }
+}

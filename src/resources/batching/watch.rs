@@ -12,6 +12,7 @@ use std::time::Duration;
 use futures_util::future::join_all;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
+use tracing::Instrument as _;
 
 use super::pages_for;
 use crate::alicloud::{CallOptions, DescribeFlowLogsRequest, Error, FlowLog};
@@ -39,6 +40,8 @@ struct Waiter {
     /// absence from a later listing means it moved on.
     last: Option<FlowLog>,
     reply: oneshot::Sender<Result<Option<FlowLog>, Error>>,
+    /// The caller's span (its Terraform RPC), for the calls made for it alone.
+    span: tracing::Span,
 }
 
 #[derive(Default)]
@@ -111,11 +114,18 @@ impl Watch {
                 looking: matches!(mode, Mode::Look),
                 last,
                 reply,
+                span: tracing::Span::current(),
             });
             !std::mem::replace(&mut st.running, true)
         };
         if start {
-            tokio::spawn(self.clone().rounds(api));
+            // Listings serve every waiter of the region, not one RPC: their own span says so.
+            let span = tracing::debug_span!(
+                "shared_wait",
+                region_id = %self.region,
+                status = %self.status
+            );
+            tokio::spawn(self.clone().rounds(api).instrument(span));
         }
         // The round task always answers or drops the waiter with the process.
         answer.await.unwrap_or(Err(Error::Cancelled))
@@ -187,10 +197,12 @@ impl Watch {
                 let api = api.clone();
                 let opts = &opts;
                 let region = &self.region;
+                let span = w.span.clone();
                 async move {
                     let r = api.describe(region, &w.id, opts).await;
                     (w, r)
                 }
+                .instrument(span)
             }))
             .await;
             for (mut w, r) in described {
