@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::provider::{Cached, Credentials, ProvideCredentials, Renewal};
+use super::provider::{Cached, Credentials, ProvideCredentials};
 use super::static_keys::non_empty;
 use crate::alicloud::clock::Clock;
 use crate::alicloud::error::{CredentialsError, Error};
@@ -23,10 +23,6 @@ pub const ENV_ASSUME_ROLE_SESSION_NAME: &[&str] = &[
 ];
 pub const ENV_ASSUME_ROLE_SESSION_EXPIRATION: &[&str] =
     &["ALICLOUD_ASSUME_ROLE_SESSION_EXPIRATION"];
-
-/// Renew STS credentials at most this long before they expire (credentials-go's margin), and
-/// no earlier than half their lifetime.
-pub const STS_RENEWAL_MARGIN: time::Duration = time::Duration::seconds(180);
 
 /// What every STS-backed source needs: the process's shared transport and the region whose
 /// STS endpoint serves it.
@@ -204,10 +200,6 @@ pub(super) async fn assume_with(
     sts: &StsAccess,
     clock: Arc<dyn Clock>,
 ) -> Result<Credentials, CredentialsError> {
-    let base = Arc::new(Cached::new(
-        Box::new(Given(base)),
-        clock,
-        Renewal::AtMost(STS_RENEWAL_MARGIN),
-    ));
+    let base = Arc::new(Cached::new(Box::new(Given(base)), clock));
     AssumeRole::new(input, base, sts.clone()).provide().await
 }

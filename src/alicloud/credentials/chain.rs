@@ -7,13 +7,13 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::assume_role::{AssumeRole, STS_RENEWAL_MARGIN, StsAccess, role_from_settings};
+use super::assume_role::{AssumeRole, StsAccess, role_from_settings};
 use super::credentials_uri::CredentialsUri;
 use super::ecs_role::EcsRole;
 use super::environment::EnvironmentKeys;
 use super::oidc::{OidcRole, oidc_from_settings};
 use super::profile::ProfileFile;
-use super::provider::{Cached, Credentials, ProvideCredentials, Renewal};
+use super::provider::{Cached, Credentials, ProvideCredentials};
 use super::static_keys::BlockKeys;
 use crate::alicloud::error::CredentialsError;
 use crate::alicloud::settings::{Environment, Settings};
@@ -74,18 +74,15 @@ pub fn default_credentials(
     env: &Environment,
     sts: &StsAccess,
 ) -> Result<Arc<Cached>, CredentialsError> {
-    let renewal = Renewal::AtMost(STS_RENEWAL_MARGIN);
     let base = Cached::new(
         Box::new(Chain::standard(settings, env, sts)?),
         env.clock().clone(),
-        renewal,
     );
     Ok(Arc::new(match role_from_settings(settings, env)? {
         None => base,
         Some(role) => Cached::new(
             Box::new(AssumeRole::new(role, Arc::new(base), sts.clone())),
             env.clock().clone(),
-            renewal,
         ),
     }))
 }

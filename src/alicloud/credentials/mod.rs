@@ -17,7 +17,7 @@ mod static_keys;
 
 pub use assume_role::{
     AssumeRole, ENV_ASSUME_ROLE_ARN, ENV_ASSUME_ROLE_SESSION_EXPIRATION,
-    ENV_ASSUME_ROLE_SESSION_NAME, STS_RENEWAL_MARGIN, StsAccess, role_from_settings,
+    ENV_ASSUME_ROLE_SESSION_NAME, StsAccess, role_from_settings,
 };
 pub use chain::{Chain, default_credentials};
 pub use credentials_uri::{CredentialsUri, ENV_CREDENTIALS_URI};
@@ -28,7 +28,7 @@ pub use oidc::{
     ENV_ROLE_SESSION_NAME, OidcRole, OidcSpec, OidcToken, oidc_from_settings,
 };
 pub use profile::{ENV_CREDENTIALS_FILE, ENV_PROFILE, ProfileFile, profile_region};
-pub use provider::{Cached, Credentials, ProvideCredentials, Renewal};
+pub use provider::{Cached, Credentials, ProvideCredentials, RENEW_AT_MOST};
 pub use static_keys::BlockKeys;
 
 #[cfg(test)]

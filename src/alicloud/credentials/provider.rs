@@ -23,7 +23,7 @@ pub struct Credentials {
     /// When temporary credentials stop working; `None` for long-lived keys.
     pub expires: Option<OffsetDateTime>,
     /// How long before `expires` the source itself wants them renewed (the ECS metadata
-    /// service rotates its credentials well ahead); `None` follows the cache's [`Renewal`].
+    /// service rotates its credentials well ahead); `None` follows [`RENEW_AT_MOST`].
     pub renew_before: Option<time::Duration>,
 }
 
@@ -56,16 +56,10 @@ pub trait ProvideCredentials: Send + Sync + fmt::Debug {
     async fn provide(&self) -> Result<Credentials, CredentialsError>;
 }
 
-/// How long before expiry temporary credentials are renewed.
-#[derive(Clone, Copy, Debug)]
-pub enum Renewal {
-    /// This long before they expire, whatever their lifetime (the ECS metadata service renews
-    /// its own credentials well ahead, so asking early is cheap).
-    Before(time::Duration),
-    /// At most this long before, and no earlier than half their lifetime: short-lived STS
-    /// sessions are not renewed on every call.
-    AtMost(time::Duration),
-}
+/// Renew temporary credentials at most this long before they expire (credentials-go's
+/// margin), and no earlier than half their lifetime, so short sessions are not renewed on
+/// every call.
+pub const RENEW_AT_MOST: time::Duration = time::Duration::seconds(180);
 
 struct Entry {
     creds: Arc<Credentials>,
@@ -77,7 +71,6 @@ struct Entry {
 pub struct Cached {
     inner: Box<dyn ProvideCredentials>,
     clock: Arc<dyn Clock>,
-    renewal: Renewal,
     entry: Mutex<Option<Entry>>,
     /// Held while asking the source, so only one caller does.
     refresh: tokio::sync::Mutex<()>,
@@ -87,21 +80,15 @@ impl fmt::Debug for Cached {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Cached")
             .field("inner", &self.inner)
-            .field("renewal", &self.renewal)
             .finish_non_exhaustive()
     }
 }
 
 impl Cached {
-    pub fn new(
-        inner: Box<dyn ProvideCredentials>,
-        clock: Arc<dyn Clock>,
-        renewal: Renewal,
-    ) -> Self {
+    pub fn new(inner: Box<dyn ProvideCredentials>, clock: Arc<dyn Clock>) -> Self {
         Cached {
             inner,
             clock,
-            renewal,
             entry: Mutex::new(None),
             refresh: tokio::sync::Mutex::new(()),
         }
@@ -121,10 +108,10 @@ impl Cached {
         let Some(expires) = entry.creds.expires else {
             return Some(entry.creds.clone());
         };
-        let margin = match (entry.creds.renew_before, self.renewal) {
-            (Some(m), _) | (None, Renewal::Before(m)) => m,
-            (None, Renewal::AtMost(m)) => m.min((expires - entry.fetched) / 2),
-        };
+        let margin = entry
+            .creds
+            .renew_before
+            .unwrap_or_else(|| RENEW_AT_MOST.min((expires - entry.fetched) / 2));
         (expires - margin > now).then(|| entry.creds.clone())
     }
 
