@@ -9,6 +9,7 @@ use super::ecs_role::decode_answer;
 use super::provider::{Credentials, ProvideCredentials};
 use super::static_keys::non_empty;
 use crate::alicloud::error::{CredentialsError, error_chain};
+use crate::alicloud::rpc::http::lazy_client;
 use crate::alicloud::settings::{Environment, Settings};
 
 pub const ENV_CREDENTIALS_URI: &[&str] =
@@ -65,16 +66,14 @@ impl CredentialsUri {
     }
 
     fn http(&self) -> Result<&reqwest::Client, CredentialsError> {
-        if let Some(c) = self.http.get() {
-            return Ok(c);
-        }
-        // A local service answers fast; a hung one must not hold a plan for a minute.
-        let built = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(10))
-            .build()
-            .map_err(|e| CredentialsError::Client(error_chain(&e)))?;
-        Ok(self.http.get_or_init(|| built))
+        lazy_client(&self.http, || {
+            // A local service answers fast; a hung one must not hold a plan for a minute.
+            reqwest::Client::builder()
+                .connect_timeout(Duration::from_secs(5))
+                .timeout(Duration::from_secs(10))
+                .build()
+                .map_err(|e| CredentialsError::Client(error_chain(&e)))
+        })
     }
 }
 

@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 use super::provider::{Credentials, ProvideCredentials};
 use super::static_keys::non_empty;
 use crate::alicloud::error::{CredentialsError, error_chain};
+use crate::alicloud::rpc::http::lazy_client;
 use crate::alicloud::secret::Secret;
 use crate::alicloud::settings::{Environment, Settings};
 
@@ -168,19 +169,17 @@ impl EcsRole {
     }
 
     fn http(&self) -> Result<&reqwest::Client, CredentialsError> {
-        if let Some(c) = self.http.get() {
-            return Ok(c);
-        }
-        // The metadata service is link-local: no proxy, and short timeouts so a machine that
-        // is not on ECS fails fast.
-        let built = reqwest::Client::builder()
-            .no_proxy()
-            .connect_timeout(Duration::from_secs(1))
-            .timeout(Duration::from_secs(5))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| CredentialsError::Client(error_chain(&e)))?;
-        Ok(self.http.get_or_init(|| built))
+        lazy_client(&self.http, || {
+            // The metadata service is link-local: no proxy, and short timeouts so a machine
+            // that is not on ECS fails fast.
+            reqwest::Client::builder()
+                .no_proxy()
+                .connect_timeout(Duration::from_secs(1))
+                .timeout(Duration::from_secs(5))
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .map_err(|e| CredentialsError::Client(error_chain(&e)))
+        })
     }
 }
 

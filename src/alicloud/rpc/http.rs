@@ -55,6 +55,19 @@ impl HttpConfig {
     }
 }
 
+/// The client in `cell`, built by `build` the first time it is needed: a client costs its TLS
+/// roots and pool, which a command that makes no call should not pay.
+pub(crate) fn lazy_client<E>(
+    cell: &std::sync::OnceLock<reqwest::Client>,
+    build: impl FnOnce() -> Result<reqwest::Client, E>,
+) -> Result<&reqwest::Client, E> {
+    if let Some(c) = cell.get() {
+        return Ok(c);
+    }
+    let built = build()?;
+    Ok(cell.get_or_init(|| built))
+}
+
 pub(crate) fn user_agent(settings: &Settings) -> String {
     let mut ua = format!(
         "terraform-provider-alicloud-rs/{}",

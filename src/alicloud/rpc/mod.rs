@@ -401,13 +401,7 @@ impl Transport {
                 "API call"
             );
         };
-        let client = match self.http.get() {
-            Some(c) => c,
-            None => {
-                let built = self.http_config.build()?;
-                self.http.get_or_init(|| built)
-            }
-        };
+        let client = http::lazy_client(&self.http, || self.http_config.build())?;
         let sent = client.post(url.clone()).form(&form).send().await;
         let resp = sent.map_err(|e| {
             let err = http::transport_error(api, e, url, &self.timeouts);
