@@ -107,6 +107,7 @@ mod tests {
     use crate::alicloud::sign::v1 as signer;
     use crate::alicloud::test_server::{Reply, Request, TestServer};
     use crate::alicloud::vpc::DescribeFlowLogsRequest;
+    use crate::alicloud::vpc::FlowLogStatus;
     use std::collections::HashMap;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::Duration;
@@ -612,7 +613,7 @@ mod tests {
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(f.status, "Inactive");
+        assert_eq!(f.status, FlowLogStatus::Inactive);
         assert!(
             c.describe_flow_log("cn-hangzhou", "fl-nope", &opts())
                 .await

@@ -25,4 +25,4 @@ pub use error::{ApiError, CredentialsError, Error};
 pub use rpc::CallOptions;
 pub use secret::Secret;
 pub use settings::{Environment, Protocol, Settings};
-pub use vpc::{ActionResponse, DescribeFlowLogsRequest, FlowLog, FlowLogPage};
+pub use vpc::{ActionResponse, DescribeFlowLogsRequest, FlowLog, FlowLogPage, FlowLogStatus};

@@ -7,7 +7,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::time::Instant;
 
-use crate::alicloud::{CallOptions, Client, DescribeFlowLogsRequest, Error, FlowLog, FlowLogPage};
+use crate::alicloud::{
+    CallOptions, Client, DescribeFlowLogsRequest, Error, FlowLog, FlowLogPage, FlowLogStatus,
+};
 
 /// First look right away, then back off to this: a wait notices a change within about this
 /// long.
@@ -79,12 +81,13 @@ pub trait FlowLogApi: Send + Sync {
 
     /// One flow log right after a change was asked for, when it is expected in the
     /// transitional `expect` status: an implementation may answer from a listing of the flow
-    /// logs in that status made for this very moment.
+    /// logs in that status made for this very moment. Every answer is what the API said about
+    /// this flow log.
     async fn look(
         &self,
         region_id: &str,
         flow_log_id: &str,
-        expect: &str,
+        expect: &FlowLogStatus,
         opts: &CallOptions,
     ) -> Result<Option<FlowLog>, Error> {
         let _ = expect;
@@ -92,8 +95,10 @@ pub trait FlowLogApi: Send + Sync {
     }
 
     /// Waits while the flow log is in the transitional status it was `last` seen in and
-    /// returns the first description in another status (`None`: it is gone). Callers bound
-    /// the wait with their own deadline and cancellation by dropping the future.
+    /// returns the first description the API gave of it in another status (`None`: the API
+    /// said it is gone). Never inferred: a flow log that left the status is described (or found
+    /// in a listing of where it went) before the wait answers. Implementations stop at the
+    /// options' deadline or cancellation; callers may also drop the future.
     async fn wait_while(
         &self,
         region_id: &str,
@@ -101,13 +106,12 @@ pub trait FlowLogApi: Send + Sync {
         last: &FlowLog,
         opts: &CallOptions,
     ) -> Result<Option<FlowLog>, Error> {
-        let status = last.status.as_str();
         let mut interval = POLL_FIRST;
         loop {
             tokio::time::sleep_until(Instant::now() + interval).await;
             interval = (interval * 2).min(POLL_MAX);
             match self.describe(region_id, flow_log_id, opts).await? {
-                Some(fl) if fl.status == status => {}
+                Some(fl) if fl.status == last.status => {}
                 other => return Ok(other),
             }
         }

@@ -11,7 +11,7 @@ use tokio::time::Instant;
 
 use super::flow_logs::FlowLogApi;
 use crate::alicloud::{
-    ApiError, CallOptions, DescribeFlowLogsRequest, Error, FlowLog, FlowLogPage,
+    ApiError, CallOptions, DescribeFlowLogsRequest, Error, FlowLog, FlowLogPage, FlowLogStatus,
 };
 
 /// Which API call was made.
@@ -79,7 +79,7 @@ pub fn flow_log(id: &str, status: &str) -> FlowLog {
         flow_log_name: "web-traffic".to_owned(),
         description: "captured for audits".to_owned(),
         region_id: "cn-hangzhou".to_owned(),
-        status: status.to_owned(),
+        status: FlowLogStatus::parse(status),
         business_status: "Normal".to_owned(),
         flow_log_deliver_status: "SUCCESS".to_owned(),
         resource_type: "VSwitch".to_owned(),
@@ -259,7 +259,7 @@ impl FlowLogApi for FakeFlowLogs {
         self.record(Method::Describe, region_id, flow_log_id);
         match self.next_describe() {
             Reply::Status(status) => Ok(Some(FlowLog {
-                status: status.to_owned(),
+                status: FlowLogStatus::parse(status),
                 ..self.template.clone()
             })),
             Reply::Found(fl) => Ok(Some(*fl)),
@@ -288,7 +288,7 @@ impl FlowLogApi for FakeFlowLogs {
             .filter(|f| f.region_id == req.region_id)
             .filter(|f| matches(&req.flow_log_id, &f.flow_log_id))
             .filter(|f| matches(&req.flow_log_name, &f.flow_log_name))
-            .filter(|f| matches(&req.status, &f.status))
+            .filter(|f| req.status.as_ref().is_none_or(|s| *s == f.status))
             .cloned()
             .collect())
     }
@@ -390,11 +390,11 @@ mod tests {
                 .unwrap()
                 .status
         };
-        assert_eq!(status().await, "Activating");
+        assert_eq!(status().await, FlowLogStatus::Activating);
         tokio::time::sleep(Duration::from_millis(1999)).await;
-        assert_eq!(status().await, "Activating");
+        assert_eq!(status().await, FlowLogStatus::Activating);
         tokio::time::sleep(Duration::from_millis(1)).await;
-        assert_eq!(status().await, "Active");
+        assert_eq!(status().await, FlowLogStatus::Active);
     }
 
     #[tokio::test]

@@ -11,6 +11,7 @@ use regex::Regex;
 use super::configured::Configured;
 use super::flow_log_activation::from_api;
 use super::ids::{check_flow_log_id, check_region_id};
+use crate::alicloud::FlowLogStatus;
 use crate::alicloud::{CallOptions, DescribeFlowLogsRequest, Error, FlowLog};
 use crate::diag::{AttrPath, Diagnostics};
 use crate::resource::{Ctx, DataSource};
@@ -21,7 +22,7 @@ pub const TYPE_NAME: &str = "alicloud_vpc_flow_logs";
 
 /// `Activating` and `Deactivating` are transitional, but a compliance check may want exactly
 /// those (a flow log stuck on its way), so they are accepted too.
-pub const STATUSES: [&str; 4] = ["Active", "Inactive", "Activating", "Deactivating"];
+pub const STATUSES: [&str; 4] = FlowLogStatus::DOCUMENTED_NAMES;
 pub const RESOURCE_TYPES: [&str; 3] = ["NetworkInterface", "VPC", "VSwitch"];
 pub const TRAFFIC_TYPES: [&str; 3] = ["All", "Allow", "Drop"];
 
@@ -203,7 +204,10 @@ pub fn request(config: &Value, region: &str) -> DescribeFlowLogsRequest {
             "traffic_type" => &mut req.traffic_type,
             "project_name" => &mut req.project_name,
             "log_store_name" => &mut req.log_store_name,
-            "status" => &mut req.status,
+            "status" => {
+                req.status = get(name).map(|s| FlowLogStatus::parse(&s));
+                continue;
+            }
             "vpc_id" => &mut req.vpc_id,
             _ => continue,
         };
@@ -460,7 +464,7 @@ mod tests {
             flow_log_id: id.into(),
             flow_log_name: name.into(),
             description: description.into(),
-            status: "Active".into(),
+            status: FlowLogStatus::Active,
             ..Default::default()
         }
     }
@@ -537,7 +541,7 @@ mod tests {
         ]);
         let r = request(&c, "cn-shanghai");
         assert_eq!(r.region_id, "cn-shanghai");
-        assert_eq!(r.status.as_deref(), Some("Inactive"));
+        assert_eq!(r.status, Some(FlowLogStatus::Inactive));
         assert_eq!(r.vpc_id.as_deref(), Some("vpc-1"));
         assert_eq!(r.flow_log_name, None, "empty means unset");
         assert_eq!(r.flow_log_id.as_deref(), Some("fl-one"));

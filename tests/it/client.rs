@@ -10,6 +10,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
 
+use tfprovider::alicloud::FlowLogStatus;
 use tfprovider::alicloud::clock::SkewedClock;
 use tfprovider::alicloud::{
     CallOptions, Client, DescribeFlowLogsRequest, Environment, Error, Secret, Settings,
@@ -91,7 +92,7 @@ async fn every_operation_round_trip() {
         .await
         .unwrap()
         .expect("seeded flow log");
-    assert_eq!(f.status, "Inactive");
+    assert_eq!(f.status, FlowLogStatus::Inactive);
     assert_eq!(f.flow_log_name, "name-fl-one");
     assert_eq!(f.resource_id, "vpc-emu1");
     assert_eq!(f.aggregation_interval, Some(10));
@@ -104,7 +105,7 @@ async fn every_operation_round_trip() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(f.status, "Active");
+    assert_eq!(f.status, FlowLogStatus::Active);
 
     c.deactive_flow_log(REGION, "fl-one", &opts())
         .await
@@ -114,7 +115,7 @@ async fn every_operation_round_trip() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(f.status, "Inactive");
+    assert_eq!(f.status, FlowLogStatus::Inactive);
 
     let active = c
         .describe_flow_logs(

@@ -105,6 +105,38 @@ impl fmt::Debug for Transport {
     }
 }
 
+impl CallOptions {
+    /// Waits for `fut` (work done for this caller by someone else, such as a call shared with
+    /// other operations), unless this caller cancels or its deadline passes first.
+    pub async fn bound<T>(
+        &self,
+        api: &'static str,
+        fut: impl std::future::Future<Output = Result<T, Error>>,
+    ) -> Result<T, Error> {
+        bounded(fut, self, api, || {
+            "a call shared with other operations".to_owned()
+        })
+        .await
+    }
+
+    /// Options for a call made for several callers: it may run until the latest of their
+    /// deadlines (none if one of them has none). Callers leaving is handled by the caller.
+    pub fn latest<'a>(all: impl IntoIterator<Item = &'a CallOptions>) -> CallOptions {
+        let mut deadline = None;
+        let mut unbounded = false;
+        for o in all {
+            match o.deadline {
+                Some(d) => deadline = Some(deadline.map_or(d, |x: Instant| x.max(d))),
+                None => unbounded = true,
+            }
+        }
+        CallOptions {
+            deadline: if unbounded { None } else { deadline },
+            cancel: CancellationToken::new(),
+        }
+    }
+}
+
 /// Waits for `fut`, unless the caller cancels or its deadline passes first.
 async fn bounded<T>(
     fut: impl std::future::Future<Output = Result<T, Error>>,

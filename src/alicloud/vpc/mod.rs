@@ -4,9 +4,11 @@
 pub mod model;
 mod ops;
 pub mod product;
+pub mod status;
 
 pub use model::{
     ActionResponse, DescribeFlowLogsRequest, FlowLog, FlowLogPage, MAX_PAGE_SIZE, Tag, Tags,
     TrafficPath,
 };
 pub use product::{ENV_VPC_ENDPOINT, VPC, host_for_region};
+pub use status::FlowLogStatus;

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Deserializer};
 
+use super::status::FlowLogStatus;
 use crate::alicloud::rpc::Answer;
 
 /// The answer of an action that only reports success.
@@ -24,9 +25,8 @@ pub struct FlowLog {
     pub description: String,
     #[serde(deserialize_with = "lenient_string")]
     pub region_id: String,
-    /// Active | Activating | Inactive | Deactivating.
-    #[serde(deserialize_with = "lenient_string")]
-    pub status: String,
+    #[serde(deserialize_with = "lenient_status")]
+    pub status: FlowLogStatus,
     /// Normal | FinancialLocked.
     #[serde(deserialize_with = "lenient_string")]
     pub business_status: String,
@@ -60,6 +60,10 @@ pub struct FlowLog {
     pub resource_group_id: String,
     pub tags: Option<Tags>,
     pub traffic_path: Option<TrafficPath>,
+    /// The RequestId of the `DescribeFlowLogs` answer this description came from (not a field
+    /// of the flow log): diagnostics name the answer that showed a status.
+    #[serde(skip)]
+    pub request_id: String,
 }
 
 #[derive(Clone, Debug, Deserialize, Default, PartialEq)]
@@ -94,7 +98,7 @@ pub struct DescribeFlowLogsRequest {
     pub traffic_type: Option<String>,
     pub project_name: Option<String>,
     pub log_store_name: Option<String>,
-    pub status: Option<String>,
+    pub status: Option<FlowLogStatus>,
     pub vpc_id: Option<String>,
     pub resource_group_id: Option<String>,
     /// Items per page, 1..=50 (the API's maximum, and the default here: fewest round trips).
@@ -129,6 +133,10 @@ fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
             )));
         }
     })
+}
+
+fn lenient_status<'de, D: Deserializer<'de>>(d: D) -> Result<FlowLogStatus, D::Error> {
+    lenient_string(d).map(|s| FlowLogStatus::parse(&s))
 }
 
 /// An integer given as a number or a string ("" and null are absent).
@@ -189,6 +197,8 @@ pub(crate) struct FlowLogList {
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub(crate) struct DescribeAnswer {
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub(crate) request_id: String,
     #[serde(default, deserialize_with = "lenient_bool")]
     pub(crate) success: Option<bool>,
     #[serde(default, deserialize_with = "lenient_i64")]
@@ -231,7 +241,7 @@ mod tests {
         let f: FlowLog =
             serde_json::from_str(r#"{"FlowLogId":"fl-2","AggregationInterval":1}"#).unwrap();
         assert_eq!(f.aggregation_interval, Some(1));
-        assert_eq!(f.status, "");
+        assert_eq!(f.status, FlowLogStatus::Unknown);
         assert!(f.tags.is_none());
         assert!(serde_json::from_str::<FlowLog>(r#"{"AggregationInterval":"ten"}"#).is_err());
     }

@@ -88,13 +88,15 @@ impl Client {
             ("TrafficType", &req.traffic_type),
             ("ProjectName", &req.project_name),
             ("LogStoreName", &req.log_store_name),
-            ("Status", &req.status),
             ("VpcId", &req.vpc_id),
             ("ResourceGroupId", &req.resource_group_id),
         ] {
             if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
                 params.push((name, v.to_owned()));
             }
+        }
+        if let Some(status) = req.status.as_ref().filter(|s| !s.as_str().is_empty()) {
+            params.push(("Status", status.as_str().to_owned()));
         }
         params.push(("PageNumber", page.max(1).to_string()));
         params.push(("PageSize", page_size.to_string()));
@@ -108,8 +110,12 @@ impl Client {
             .transport()
             .call(&VPC, &call, self.auth(), opts)
             .await?;
+        let mut flow_logs = answer.flow_logs.unwrap_or_default().flow_log;
+        for f in &mut flow_logs {
+            f.request_id.clone_from(&answer.request_id);
+        }
         Ok(FlowLogPage {
-            flow_logs: answer.flow_logs.unwrap_or_default().flow_log,
+            flow_logs,
             total_count: answer.total_count.unwrap_or(0).max(0) as u64,
             page_size,
         })

@@ -3,8 +3,12 @@
 //! the region once describing them one by one would cost more than listing it (`reads`), and
 //! waits on a transitional status share one listing of the flow logs in that status per round
 //! (`watch`). Each listing is made during the command that uses it; changes always go to the
-//! API, and a single operation costs what it did alone.
+//! API, and a single operation costs what it did alone. Batching changes the cost, never the
+//! answer: every answer is what the API said about that flow log, within the caller's own
+//! deadline and cancellation, and a listing refused for permission turns batching off
+//! (`listings`).
 
+mod listings;
 mod reads;
 mod watch;
 
@@ -17,20 +21,26 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 
 use super::flow_logs::{FlowLogApi, Seen};
-use crate::alicloud::{CallOptions, DescribeFlowLogsRequest, Error, FlowLog, FlowLogPage};
+use crate::alicloud::vpc::VPC;
+use crate::alicloud::{
+    CallOptions, DescribeFlowLogsRequest, Error, FlowLog, FlowLogPage, FlowLogStatus,
+};
+use listings::Listings;
 use reads::RegionReads;
 use watch::{Mode, Watch};
 
 pub struct Batched {
     inner: Arc<dyn FlowLogApi>,
+    listings: Arc<Listings>,
     reads: Mutex<HashMap<String, Arc<RegionReads>>>,
-    watches: Mutex<HashMap<(String, String), Arc<Watch>>>,
+    watches: Mutex<HashMap<(String, FlowLogStatus), Arc<Watch>>>,
 }
 
 impl Batched {
     pub fn new(inner: Arc<dyn FlowLogApi>) -> Self {
         Batched {
             inner,
+            listings: Arc::new(Listings::default()),
             reads: Mutex::new(HashMap::new()),
             watches: Mutex::new(HashMap::new()),
         }
@@ -39,14 +49,14 @@ impl Batched {
     fn region_reads(&self, region: &str) -> Arc<RegionReads> {
         let mut map = self.reads.lock().unwrap_or_else(|p| p.into_inner());
         map.entry(region.to_owned())
-            .or_insert_with(|| Arc::new(RegionReads::new(region)))
+            .or_insert_with(|| Arc::new(RegionReads::new(region, self.listings.clone())))
             .clone()
     }
 
-    fn watch(&self, region: &str, status: &str) -> Arc<Watch> {
+    fn watch(&self, region: &str, status: &FlowLogStatus) -> Arc<Watch> {
         let mut map = self.watches.lock().unwrap_or_else(|p| p.into_inner());
-        map.entry((region.to_owned(), status.to_owned()))
-            .or_insert_with(|| Arc::new(Watch::new(region, status)))
+        map.entry((region.to_owned(), status.clone()))
+            .or_insert_with(|| Arc::new(Watch::new(region, status.clone(), self.listings.clone())))
             .clone()
     }
 }
@@ -103,8 +113,8 @@ impl FlowLogApi for Batched {
         flow_log_id: &str,
         opts: &CallOptions,
     ) -> Result<Option<Seen>, Error> {
-        self.region_reads(region_id)
-            .read(self.inner.as_ref(), flow_log_id, opts)
+        let reads = self.region_reads(region_id);
+        opts.bound(VPC.name, reads.read(self.inner.as_ref(), flow_log_id, opts))
             .await
     }
 
@@ -112,11 +122,11 @@ impl FlowLogApi for Batched {
         &self,
         region_id: &str,
         flow_log_id: &str,
-        expect: &str,
-        _opts: &CallOptions,
+        expect: &FlowLogStatus,
+        opts: &CallOptions,
     ) -> Result<Option<FlowLog>, Error> {
         self.watch(region_id, expect)
-            .wait(self.inner.clone(), flow_log_id, Mode::Look)
+            .wait(self.inner.clone(), flow_log_id, Mode::Look, opts)
             .await
     }
 
@@ -125,13 +135,14 @@ impl FlowLogApi for Batched {
         region_id: &str,
         flow_log_id: &str,
         last: &FlowLog,
-        _opts: &CallOptions,
+        opts: &CallOptions,
     ) -> Result<Option<FlowLog>, Error> {
         self.watch(region_id, &last.status)
             .wait(
                 self.inner.clone(),
                 flow_log_id,
                 Mode::While(Box::new(last.clone())),
+                opts,
             )
             .await
     }

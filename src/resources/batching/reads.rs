@@ -2,7 +2,8 @@
 //! which says how many pages the whole region takes (its price); reads then describe one flow
 //! log each until that would have cost more than the listing, and from there one listing of
 //! the region answers every read of the process. A region of 20 managed flow logs among 5,000
-//! costs about 20 calls, a thousand managed flow logs about two listings' worth.
+//! costs about 20 calls, a thousand managed flow logs about two listings' worth. A listing
+//! refused for permission is not the reader's error: it describes its flow log instead.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,6 +11,7 @@ use std::sync::Arc;
 use tokio::sync::{Mutex, OnceCell};
 use tokio::time::Instant;
 
+use super::listings::Listings;
 use super::pages_for;
 use crate::alicloud::{CallOptions, DescribeFlowLogsRequest, Error, FlowLog};
 use crate::resources::flow_logs::{FlowLogApi, Seen};
@@ -65,6 +67,7 @@ struct State {
 
 pub(super) struct RegionReads {
     region: String,
+    listings: Arc<Listings>,
     state: Mutex<State>,
 }
 
@@ -76,9 +79,10 @@ enum Next {
 }
 
 impl RegionReads {
-    pub(super) fn new(region: &str) -> Self {
+    pub(super) fn new(region: &str, listings: Arc<Listings>) -> Self {
         RegionReads {
             region: region.to_owned(),
+            listings,
             state: Mutex::new(State::default()),
         }
     }
@@ -114,7 +118,7 @@ impl RegionReads {
         loop {
             let next = {
                 let mut st = self.state.lock().await;
-                if st.describe_only {
+                if st.describe_only || !self.listings.allowed() {
                     Next::Describe
                 } else if let Some(snap) = &st.complete {
                     // Not in the listing: created since, or never there; ask, do not guess.
@@ -158,7 +162,8 @@ impl RegionReads {
                 Next::Describe => return self.describe(api, id, opts).await,
                 Next::Probe(cell) => {
                     // The reader that makes the call gets its error as is (a refused signature
-                    // is not retried by asking again); the others ask on their own.
+                    // is not retried by asking again), unless listings are refused for
+                    // permission; the others ask on their own.
                     let mut failed = None;
                     let probe = cell
                         .get_or_init(|| async {
@@ -176,7 +181,9 @@ impl RegionReads {
                         })
                         .await
                         .clone();
-                    if let Some(e) = failed {
+                    if let Some(e) = failed
+                        && !self.listings.refused_by(&e)
+                    {
                         return Err(e);
                     }
                     match probe {
@@ -213,8 +220,8 @@ impl RegionReads {
                             st.describe_only = true;
                             drop(st);
                             return match failed {
-                                Some(e) => Err(e),
-                                None => self.describe(api, id, opts).await,
+                                Some(e) if !self.listings.refused_by(&e) => Err(e),
+                                _ => self.describe(api, id, opts).await,
                             };
                         }
                     }

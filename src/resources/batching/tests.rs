@@ -2,7 +2,7 @@
 //! paused tokio time: answers are right, changes are noticed within a round, and the number
 //! of calls is what the ski rental promises.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -17,14 +17,28 @@ use crate::resources::test_fake::flow_log;
 
 const REGION: &str = "cn-hangzhou";
 
-/// A region of flow logs; an activation is `Activating` for `delay`, then `Active`.
+/// A region of flow logs; an activation is `Activating` for `delay`, then `Active` (or what
+/// its fate says). Answers carry a RequestId naming the call.
 struct Region {
     logs: Mutex<BTreeMap<String, (FlowLog, Option<Instant>)>>,
     delay: Duration,
     describes: AtomicU64,
     pages: AtomicU64,
     activates: AtomicU64,
-    fail_lists: bool,
+    /// Listings (no FlowLogId) answer this error code.
+    list_error: Mutex<Option<&'static str>>,
+    /// Listings take this long (paused time).
+    list_delay: Mutex<Duration>,
+    fates: Mutex<HashMap<String, Fate>>,
+}
+
+/// How an activation ends instead of `Active`.
+#[derive(Clone, Copy)]
+enum Fate {
+    /// Back to `Inactive`, as when its Log Service logstore is unusable.
+    Fails,
+    /// Deleted while activating.
+    Vanishes,
 }
 
 impl Region {
@@ -38,16 +52,29 @@ impl Region {
             describes: AtomicU64::new(0),
             pages: AtomicU64::new(0),
             activates: AtomicU64::new(0),
-            fail_lists: false,
+            list_error: Mutex::new(None),
+            list_delay: Mutex::new(Duration::ZERO),
+            fates: Mutex::new(HashMap::new()),
         })
+    }
+
+    fn fate(&self, i: usize, fate: Fate) {
+        self.fates.lock().unwrap().insert(id(i), fate);
     }
 
     fn now_of(&self, id: &str) -> Option<FlowLog> {
         let mut logs = self.logs.lock().unwrap();
         let (fl, done_at) = logs.get_mut(id)?;
         if done_at.is_some_and(|t| Instant::now() >= t) {
-            fl.status = "Active".into();
             *done_at = None;
+            match self.fates.lock().unwrap().get(id) {
+                None => fl.status = FlowLogStatus::Active,
+                Some(Fate::Fails) => fl.status = FlowLogStatus::Inactive,
+                Some(Fate::Vanishes) => {
+                    logs.remove(id);
+                    return None;
+                }
+            }
         }
         Some(fl.clone())
     }
@@ -80,8 +107,11 @@ impl FlowLogApi for Region {
         flow_log_id: &str,
         _opts: &CallOptions,
     ) -> Result<Option<FlowLog>, Error> {
-        self.describes.fetch_add(1, Ordering::SeqCst);
-        Ok(self.now_of(flow_log_id))
+        let n = self.describes.fetch_add(1, Ordering::SeqCst);
+        Ok(self.now_of(flow_log_id).map(|f| FlowLog {
+            request_id: format!("DESCRIBE-{n}"),
+            ..f
+        }))
     }
 
     async fn list(
@@ -108,14 +138,18 @@ impl FlowLogApi for Region {
         page: u32,
         _opts: &CallOptions,
     ) -> Result<FlowLogPage, Error> {
-        self.pages.fetch_add(1, Ordering::SeqCst);
-        if self.fail_lists {
-            return Err(crate::resources::test_fake::api_error("ServiceUnavailable"));
+        let n = self.pages.fetch_add(1, Ordering::SeqCst);
+        let delay = *self.list_delay.lock().unwrap();
+        tokio::time::sleep(delay).await;
+        if let Some(code) = *self.list_error.lock().unwrap()
+            && req.flow_log_id.is_none()
+        {
+            return Err(crate::resources::test_fake::api_error(code));
         }
         let matching: Vec<FlowLog> = self
             .all_now()
             .into_iter()
-            .filter(|f| req.status.as_deref().is_none_or(|s| s == f.status))
+            .filter(|f| req.status.as_ref().is_none_or(|s| *s == f.status))
             .collect();
         Ok(FlowLogPage {
             total_count: matching.len() as u64,
@@ -123,6 +157,10 @@ impl FlowLogApi for Region {
                 .into_iter()
                 .skip((page as usize - 1) * 50)
                 .take(50)
+                .map(|f| FlowLog {
+                    request_id: format!("LIST-{n}"),
+                    ..f
+                })
                 .collect(),
             page_size: 50,
         })
@@ -178,7 +216,7 @@ async fn many_reads_share_one_listing_of_the_region() {
     for (i, r) in reads.into_iter().enumerate() {
         let seen = r.await.unwrap().unwrap().unwrap();
         assert_eq!(seen.flow_log.flow_log_id, id(i));
-        assert_eq!(seen.flow_log.status, "Inactive");
+        assert_eq!(seen.flow_log.status, FlowLogStatus::Inactive);
     }
     // At most: the first page, as many describes as the listing costs, the listing.
     let calls = region.calls();
@@ -208,12 +246,8 @@ async fn a_small_region_is_read_in_one_call() {
 
 #[tokio::test(start_paused = true)]
 async fn a_failed_listing_leaves_each_read_its_own_describe() {
-    let region = Arc::new(Region {
-        fail_lists: true,
-        ..Arc::try_unwrap(Region::new(200, "Active", Duration::ZERO))
-            .ok()
-            .unwrap()
-    });
+    let region = Region::new(200, "Active", Duration::ZERO);
+    *region.list_error.lock().unwrap() = Some("ServiceUnavailable");
     let b = Batched::new(region.clone());
     // The read that listed gets the listing's error, as it would its own describe's.
     let err = b.read(REGION, &id(0), &opts()).await.unwrap_err();
@@ -240,11 +274,11 @@ async fn one_wait_describes_each_round_and_notices_within_a_round() {
     region.activate(REGION, &id(0), &opts()).await.unwrap();
     let start = Instant::now();
     let fl = b
-        .look(REGION, &id(0), "Activating", &opts())
+        .look(REGION, &id(0), &FlowLogStatus::Activating, &opts())
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(fl.status, "Activating");
+    assert_eq!(fl.status, FlowLogStatus::Activating);
     assert_eq!(
         start.elapsed(),
         Duration::ZERO,
@@ -255,7 +289,7 @@ async fn one_wait_describes_each_round_and_notices_within_a_round() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(fl.status, "Active");
+    assert_eq!(fl.status, FlowLogStatus::Active);
     let late = start.elapsed() - Duration::from_secs(3);
     assert!(late <= ROUND, "noticed {late:?} after the change");
     // One describe per round, none listed.
@@ -277,11 +311,11 @@ async fn many_waits_share_listings_of_the_status() {
                 region.activate(REGION, &id(i), &opts()).await.unwrap();
                 let activated = Instant::now();
                 let fl = b
-                    .look(REGION, &id(i), "Activating", &opts())
+                    .look(REGION, &id(i), &FlowLogStatus::Activating, &opts())
                     .await
                     .unwrap()
                     .unwrap();
-                let fl = if fl.status == "Activating" {
+                let fl = if fl.status == FlowLogStatus::Activating {
                     b.wait_while(REGION, &id(i), &fl, &opts())
                         .await
                         .unwrap()
@@ -295,7 +329,7 @@ async fn many_waits_share_listings_of_the_status() {
         .collect();
     for t in tasks {
         let (fl, took) = t.await.unwrap();
-        assert_eq!(fl.status, "Active");
+        assert_eq!(fl.status, FlowLogStatus::Active);
         assert!(
             fl.flow_log_name == "web-traffic",
             "the rest of the description is kept"
@@ -353,7 +387,7 @@ async fn converging_many_flow_logs_costs_little_more_than_the_activations() {
                 };
                 let out = lifecycle::converge(api.as_ref(), &t, Goal::Active, &opts()).await;
                 assert!(out.result.is_ok(), "{id}");
-                assert_eq!(out.last_seen.unwrap().status, "Active");
+                assert_eq!(out.last_seen.unwrap().status, FlowLogStatus::Active);
             })
         })
         .collect();
@@ -366,7 +400,7 @@ async fn converging_many_flow_logs_costs_little_more_than_the_activations() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn waits_that_ended_before_the_round_cost_one_listing_not_a_describe_each() {
+async fn waits_that_ended_before_the_round_cost_listings_not_a_describe_each() {
     let n = 120;
     let region = Region::new(n, "Inactive", Duration::from_millis(100));
     let b = Arc::new(Batched::new(region.clone()));
@@ -388,8 +422,222 @@ async fn waits_that_ended_before_the_round_cost_one_listing_not_a_describe_each(
         })
         .collect();
     for t in tasks {
-        assert_eq!(t.await.unwrap().unwrap().unwrap().status, "Active");
+        assert_eq!(
+            t.await.unwrap().unwrap().unwrap().status,
+            FlowLogStatus::Active
+        );
     }
     assert_eq!(region.describes.load(Ordering::SeqCst), 0);
-    assert!(region.pages.load(Ordering::SeqCst) <= 4);
+    // A listing of Activating shows they left, one of Active confirms it: per round at most
+    // 1 + 3 pages, and the waiters may join over two rounds.
+    let pages = region.pages.load(Ordering::SeqCst);
+    assert!(pages <= 8, "{pages} pages");
+}
+
+/// Runs `converge` for flow logs `0..n`, started 5 ms apart as Terraform's parallelism would.
+async fn converge_all(api: Arc<dyn FlowLogApi>, n: usize, goal: Goal) -> Vec<lifecycle::Outcome> {
+    let tasks: Vec<_> = (0..n)
+        .map(|i| {
+            let api = api.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(5 * i as u64)).await;
+                let id = id(i);
+                let t = Target {
+                    region: REGION,
+                    id: &id,
+                };
+                lifecycle::converge(api.as_ref(), &t, goal, &opts()).await
+            })
+        })
+        .collect();
+    let mut outs = Vec::new();
+    for t in tasks {
+        outs.push(t.await.unwrap());
+    }
+    outs
+}
+
+#[tokio::test(start_paused = true)]
+async fn shared_waits_report_background_failures_and_deletions_never_infer_active() {
+    let n = 40;
+    let region = Region::new(n, "Inactive", Duration::from_secs(1));
+    for i in [3, 13, 23, 33] {
+        region.fate(i, Fate::Fails);
+    }
+    for i in [5, 15, 25] {
+        region.fate(i, Fate::Vanishes);
+    }
+    let outs = converge_all(Arc::new(Batched::new(region.clone())), n, Goal::Active).await;
+    for (i, out) in outs.iter().enumerate() {
+        match (i, &out.result) {
+            (3 | 13 | 23 | 33, Err(lifecycle::Failure::Reverted(fl))) => {
+                assert_eq!(fl.status, FlowLogStatus::Inactive);
+                assert!(!fl.request_id.is_empty(), "the answer that showed it");
+                assert_eq!(
+                    out.last_seen.as_ref().unwrap().status,
+                    FlowLogStatus::Inactive
+                );
+            }
+            (5 | 15 | 25, Err(lifecycle::Failure::Deleted)) => assert!(out.last_seen.is_none()),
+            (_, Ok(())) if ![3, 13, 23, 33, 5, 15, 25].contains(&i) => {
+                assert_eq!(
+                    out.last_seen.as_ref().unwrap().status,
+                    FlowLogStatus::Active
+                );
+            }
+            (i, _) => panic!("flow log {i}: unexpected outcome"),
+        }
+    }
+    assert!(region.pages.load(Ordering::SeqCst) > 0, "waits were shared");
+}
+
+#[tokio::test(start_paused = true)]
+async fn shared_deactivations_report_a_failure_back_to_active() {
+    let n = 30;
+    let region = Region::new(n, "Inactive", Duration::from_secs(1));
+    let api: Arc<dyn FlowLogApi> = Arc::new(Batched::new(region.clone()));
+    let outs = converge_all(api.clone(), n, Goal::Active).await;
+    assert!(outs.iter().all(|o| o.result.is_ok()));
+    // Deactivations of this region: the fake settles Deactivating as its fate says.
+    for i in 0..n {
+        let mut logs = region.logs.lock().unwrap();
+        let (fl, done) = logs.get_mut(&id(i)).unwrap();
+        fl.status = FlowLogStatus::Active;
+        *done = None;
+    }
+    region.fate(7, Fate::Fails);
+    let b = Batched::new(region.clone());
+    // Deactivating -> (fate) : the fake's Fails sends it to Inactive; script the reverse here.
+    let fl = flow_log(&id(7), "Deactivating");
+    {
+        let mut logs = region.logs.lock().unwrap();
+        let entry = logs.get_mut(&id(7)).unwrap();
+        entry.0.status = FlowLogStatus::Deactivating;
+        entry.1 = None;
+    }
+    // Still Deactivating when the listing of that status runs: nothing is answered.
+    let r = tokio::time::timeout(ROUND * 3, b.wait_while(REGION, &id(7), &fl, &opts())).await;
+    assert!(r.is_err(), "still deactivating: no answer");
+    region
+        .logs
+        .lock()
+        .unwrap()
+        .get_mut(&id(7))
+        .unwrap()
+        .0
+        .status = FlowLogStatus::Active;
+    let got = b
+        .wait_while(REGION, &id(7), &fl, &opts())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        got.status,
+        FlowLogStatus::Active,
+        "what the API said, not Inactive"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn refused_listings_fail_no_operation_and_turn_batching_off() {
+    let n = 60;
+    let region = Region::new(n, "Inactive", Duration::from_secs(1));
+    *region.list_error.lock().unwrap() = Some("Forbidden.RAM");
+    let api: Arc<dyn FlowLogApi> = Arc::new(Batched::new(region.clone()));
+    // Refresh-style reads, then activations, then reads again.
+    for i in 0..n {
+        assert!(api.read(REGION, &id(i), &opts()).await.unwrap().is_some());
+    }
+    let outs = converge_all(api.clone(), n, Goal::Active).await;
+    for (i, out) in outs.iter().enumerate() {
+        assert!(out.result.is_ok(), "flow log {i}");
+    }
+    for i in 0..n {
+        let seen = api.read(REGION, &id(i), &opts()).await.unwrap().unwrap();
+        assert_eq!(seen.flow_log.status, FlowLogStatus::Active);
+    }
+    assert_eq!(
+        region.pages.load(Ordering::SeqCst),
+        1,
+        "one refused listing, then describes only"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn other_listing_errors_still_reach_the_reader_that_listed() {
+    let region = Region::new(200, "Active", Duration::ZERO);
+    *region.list_error.lock().unwrap() = Some("SignatureDoesNotMatch");
+    let b = Batched::new(region.clone());
+    let err = b.read(REGION, &id(0), &opts()).await.unwrap_err();
+    assert_eq!(err.code(), Some("SignatureDoesNotMatch"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_caller_is_never_held_up_by_a_slow_shared_call() {
+    let n = 10;
+    let region = Region::new(n, "Inactive", Duration::from_secs(3600));
+    *region.list_delay.lock().unwrap() = Duration::from_secs(3600);
+    let b = Arc::new(Batched::new(region.clone()));
+    for i in 0..n {
+        region.activate(REGION, &id(i), &opts()).await.unwrap();
+    }
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..n)
+        .map(|i| {
+            let b = b.clone();
+            tokio::spawn(async move {
+                let o = if i % 2 == 0 {
+                    let o = opts();
+                    let cancel = o.cancel.clone();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(Duration::from_millis(300)).await;
+                        cancel.cancel();
+                    });
+                    o
+                } else {
+                    CallOptions {
+                        deadline: Some(Instant::now() + Duration::from_millis(300)),
+                        ..opts()
+                    }
+                };
+                let seen = flow_log(&id(i), "Activating");
+                let r = if i < 4 {
+                    // Once the watch has waiters, looks join its rounds too.
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    b.look(REGION, &id(i), &FlowLogStatus::Activating, &o).await
+                } else {
+                    b.wait_while(REGION, &id(i), &seen, &o).await
+                };
+                (i, r)
+            })
+        })
+        .collect();
+    for t in tasks {
+        let (i, r) = t.await.unwrap();
+        match r {
+            Err(Error::Cancelled) if i % 2 == 0 => {}
+            Err(Error::Timeout { .. }) if i % 2 == 1 => {}
+            other => panic!("{i}: {other:?}"),
+        }
+    }
+    assert_eq!(start.elapsed(), Duration::from_millis(300));
+    // The shared listing is given up once nobody waits for it.
+    let pages = region.pages.load(Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_secs(7200)).await;
+    assert_eq!(region.pages.load(Ordering::SeqCst), pages);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_read_is_bounded_by_its_own_deadline() {
+    let region = Region::new(500, "Active", Duration::ZERO);
+    *region.list_delay.lock().unwrap() = Duration::from_secs(3600);
+    let b = Batched::new(region.clone());
+    let o = CallOptions {
+        deadline: Some(Instant::now() + Duration::from_secs(2)),
+        ..opts()
+    };
+    let start = Instant::now();
+    let r = b.read(REGION, &id(1), &o).await;
+    assert!(matches!(r, Err(Error::Timeout { .. })), "{r:?}");
+    assert_eq!(start.elapsed(), Duration::from_secs(2));
 }

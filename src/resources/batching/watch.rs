@@ -1,9 +1,13 @@
 //! Waits on a transitional status in one region, shared: every waiter of the region and
 //! status is answered by one round every [`ROUND`]. A round asks the API the cheaper way:
 //! describing each waiting flow log, or listing the flow logs in that status (its price is
-//! known from the last listing). A flow log seen in the status that is no longer listed has
-//! left it, and the API's state machine says where it went (`Activating` -> `Active`,
-//! `Deactivating` -> `Inactive`); one never seen in it is described.
+//! known from the last listing). Nothing is inferred: a flow log that is no longer listed in
+//! the status has left it, and where it went is confirmed before the waiter is answered, by
+//! one listing of the status it settles to for all leavers or by describing them, whichever
+//! costs less. Leavers gather for up to [`CONFIRM_WITHIN`] so that one listing confirms many
+//! (unless nothing else is still on its way). A leaver found in neither is described: the
+//! API's answer, whatever it is (`Inactive` after a failed activation, or nothing at all for a
+//! deleted flow log), is what the waiter gets.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -14,13 +18,21 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 use tracing::Instrument as _;
 
+use super::listings::Listings;
 use super::pages_for;
-use crate::alicloud::{CallOptions, DescribeFlowLogsRequest, Error, FlowLog};
+use crate::alicloud::vpc::VPC;
+use crate::alicloud::{CallOptions, DescribeFlowLogsRequest, Error, FlowLog, FlowLogStatus};
 use crate::resources::flow_logs::FlowLogApi;
 
 /// How often a shared wait looks: a change is noticed within about this long. The first
 /// round of an idle watch is immediate.
 pub(super) const ROUND: Duration = Duration::from_millis(250);
+
+/// Leavers wait at most this long for others to share the listing that confirms them.
+pub(super) const CONFIRM_WITHIN: Duration = Duration::from_secs(1);
+
+/// A listing of where leavers went is made early once it confirms this many per page.
+const CONFIRM_PER_PAGE: u64 = 5;
 
 /// What a waiter wants.
 #[derive(Clone, Debug)]
@@ -32,49 +44,74 @@ pub(super) enum Mode {
     While(Box<FlowLog>),
 }
 
+type Reply = oneshot::Sender<Result<Option<FlowLog>, Error>>;
+
 struct Waiter {
     id: String,
     /// A look (any status answers it) rather than a wait.
     looking: bool,
     /// Seen in the watched status (by the caller, a listing or a description): then its
-    /// absence from a later listing means it moved on.
+    /// absence from a later listing means it left, and where it went is confirmed.
     last: Option<FlowLog>,
-    reply: oneshot::Sender<Result<Option<FlowLog>, Error>>,
+    reply: Reply,
     /// The caller's span (its Terraform RPC), for the calls made for it alone.
     span: tracing::Span,
+    /// The caller's deadline and cancellation, for the calls made for it alone.
+    opts: CallOptions,
+}
+
+impl Waiter {
+    fn answer(self, r: Result<Option<FlowLog>, Error>) {
+        let _ = self.reply.send(r);
+    }
 }
 
 #[derive(Default)]
 struct State {
     waiters: Vec<Waiter>,
+    /// Left the watched status (when first missed from a listing); where to is not yet known.
+    leavers: Vec<(Instant, Waiter)>,
+    /// Waiters taken by the round under way.
+    in_round: usize,
     running: bool,
     /// The price of listing the watched status, from the last listing.
     pages: u64,
+    /// The price of listing the status the watched one settles to, from the last such listing.
+    settled_pages: u64,
     last_round: Option<Instant>,
 }
 
 pub(super) struct Watch {
     region: String,
-    status: String,
+    status: FlowLogStatus,
+    listings: Arc<Listings>,
     state: Mutex<State>,
 }
 
-/// Where the API's state machine takes a flow log that leaves a transitional status.
-fn after(status: &str) -> Option<&'static str> {
-    match status {
-        "Activating" => Some("Active"),
-        "Deactivating" => Some("Inactive"),
-        _ => None,
+/// Lists `req` for `waiters`: the call may run until the latest of their deadlines, and is
+/// given up (`None`) as soon as none of them is waiting any more.
+async fn list_for(
+    api: &dyn FlowLogApi,
+    req: &DescribeFlowLogsRequest,
+    waiters: &mut [Waiter],
+) -> Option<Result<Vec<FlowLog>, Error>> {
+    let opts = CallOptions::latest(waiters.iter().map(|w| &w.opts));
+    let all_gone = join_all(waiters.iter_mut().map(|w| w.reply.closed()));
+    tokio::select! {
+        r = api.list(req, &opts) => Some(r),
+        _ = all_gone => None,
     }
 }
 
 impl Watch {
-    pub(super) fn new(region: &str, status: &str) -> Self {
+    pub(super) fn new(region: &str, status: FlowLogStatus, listings: Arc<Listings>) -> Self {
         Watch {
             region: region.to_owned(),
-            status: status.to_owned(),
+            status,
+            listings,
             state: Mutex::new(State {
                 pages: 1,
+                settled_pages: 1,
                 ..State::default()
             }),
         }
@@ -84,25 +121,25 @@ impl Watch {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Joins the next round; dropping the future leaves the watch.
+    /// Joins the next round; answers within the options' deadline and cancellation (dropping
+    /// the future also leaves the watch).
     pub(super) async fn wait(
         self: &Arc<Self>,
         api: Arc<dyn FlowLogApi>,
         id: &str,
         mode: Mode,
+        opts: &CallOptions,
     ) -> Result<Option<FlowLog>, Error> {
-        let (reply, answer) = oneshot::channel();
         // A look in a quiet region is one describe, now: waiting for a round to share would
         // only add time (and a fast API has already finished the change).
         let quiet = {
             let st = self.lock();
-            (st.waiters.len() as u64) < st.pages
+            ((st.waiters.len() + st.in_round) as u64) < st.pages || !self.listings.allowed()
         };
         if matches!(mode, Mode::Look) && quiet {
-            return api
-                .describe(&self.region, id, &CallOptions::default())
-                .await;
+            return api.describe(&self.region, id, opts).await;
         }
+        let (reply, answer) = oneshot::channel();
         let start = {
             let mut st = self.lock();
             let last = match &mode {
@@ -115,6 +152,7 @@ impl Watch {
                 last,
                 reply,
                 span: tracing::Span::current(),
+                opts: opts.clone(),
             });
             !std::mem::replace(&mut st.running, true)
         };
@@ -128,95 +166,198 @@ impl Watch {
             tokio::spawn(self.clone().rounds(api).instrument(span));
         }
         // The round task always answers or drops the waiter with the process.
-        answer.await.unwrap_or(Err(Error::Cancelled))
+        opts.bound(VPC.name, async {
+            answer.await.unwrap_or(Err(Error::Cancelled))
+        })
+        .await
     }
 
     async fn rounds(self: Arc<Self>, api: Arc<dyn FlowLogApi>) {
-        let opts = CallOptions::default();
         loop {
             let due = self.lock().last_round.map(|t| t + ROUND);
             if let Some(due) = due {
                 tokio::time::sleep_until(due).await;
             }
-            let (batch, pages) = {
+            let (batch, leavers, pages) = {
                 let mut st = self.lock();
                 st.waiters.retain(|w| !w.reply.is_closed());
-                if st.waiters.is_empty() {
+                st.leavers.retain(|(_, w)| !w.reply.is_closed());
+                if st.waiters.is_empty() && st.leavers.is_empty() {
                     st.running = false;
                     return;
                 }
                 st.last_round = Some(Instant::now());
-                (std::mem::take(&mut st.waiters), st.pages)
+                st.in_round = st.waiters.len();
+                (
+                    std::mem::take(&mut st.waiters),
+                    std::mem::take(&mut st.leavers),
+                    st.pages,
+                )
             };
-            let mut keep = Vec::new();
-            let mut describe = Vec::new();
-            if batch.len() as u64 <= pages {
-                describe = batch;
+            let (keep, left) = if batch.is_empty() {
+                (Vec::new(), Vec::new())
             } else {
-                let req = DescribeFlowLogsRequest {
-                    region_id: self.region.clone(),
-                    status: Some(self.status.clone()),
-                    ..Default::default()
-                };
-                match api.list(&req, &opts).await {
-                    Ok(listed) => {
-                        self.lock().pages = pages_for(listed.len() as u64);
-                        let listed: HashMap<&str, &FlowLog> = listed
-                            .iter()
-                            .filter(|f| f.status == self.status)
-                            .map(|f| (f.flow_log_id.as_str(), f))
-                            .collect();
-                        for mut w in batch {
-                            match (listed.get(w.id.as_str()), w.looking, &w.last) {
-                                (Some(fl), true, _) => {
-                                    let _ = w.reply.send(Ok(Some((*fl).clone())));
-                                }
-                                (Some(fl), false, _) => {
-                                    w.last = Some((*fl).clone());
-                                    keep.push(w);
-                                }
-                                (None, false, Some(last)) => match after(&self.status) {
-                                    Some(next) => {
-                                        let moved = FlowLog {
-                                            status: next.to_owned(),
-                                            ..last.clone()
-                                        };
-                                        let _ = w.reply.send(Ok(Some(moved)));
-                                    }
-                                    None => describe.push(w),
-                                },
-                                (None, _, _) => describe.push(w),
-                            }
-                        }
-                    }
-                    // Each waiter then gets its own answer, or its own error.
-                    Err(_) => describe = batch,
-                }
-            }
-            let described = join_all(describe.into_iter().map(|w| {
-                let api = api.clone();
-                let opts = &opts;
-                let region = &self.region;
-                let span = w.span.clone();
-                async move {
-                    let r = api.describe(region, &w.id, opts).await;
-                    (w, r)
-                }
-                .instrument(span)
-            }))
-            .await;
-            for (mut w, r) in described {
-                match r {
-                    Ok(Some(fl)) if !w.looking && fl.status == self.status => {
-                        w.last = Some(fl);
-                        keep.push(w);
-                    }
-                    other => {
-                        let _ = w.reply.send(other);
-                    }
-                }
-            }
-            self.lock().waiters.extend(keep);
+                self.round(api.as_ref(), batch, pages).await
+            };
+            let now = Instant::now();
+            let mut leavers = leavers;
+            leavers.extend(left.into_iter().map(|w| (now, w)));
+            let (keep_too, leavers) = self.confirm(api.as_ref(), leavers, keep.is_empty()).await;
+            let mut st = self.lock();
+            st.in_round = 0;
+            st.waiters.extend(keep);
+            st.waiters.extend(keep_too);
+            st.leavers.extend(leavers);
         }
+    }
+
+    /// One round: answers the waiters whose flow log the API showed outside the watched
+    /// status (or as they asked, for looks); returns those still in it, and those that left it
+    /// for a place still to confirm.
+    async fn round(
+        &self,
+        api: &dyn FlowLogApi,
+        mut batch: Vec<Waiter>,
+        pages: u64,
+    ) -> (Vec<Waiter>, Vec<Waiter>) {
+        if batch.len() as u64 <= pages || !self.listings.allowed() {
+            return (self.describe_each(api, batch).await, Vec::new());
+        }
+        let req = DescribeFlowLogsRequest {
+            region_id: self.region.clone(),
+            status: Some(self.status.clone()),
+            ..Default::default()
+        };
+        let listed = match list_for(api, &req, &mut batch).await {
+            None => return (Vec::new(), Vec::new()),
+            Some(Ok(listed)) => listed,
+            Some(Err(e)) => {
+                // Each waiter then gets its own answer, or its own error.
+                self.listings.refused_by(&e);
+                return (self.describe_each(api, batch).await, Vec::new());
+            }
+        };
+        self.lock().pages = pages_for(listed.len() as u64);
+        let listed: HashMap<&str, &FlowLog> = listed
+            .iter()
+            .filter(|f| f.status == self.status)
+            .map(|f| (f.flow_log_id.as_str(), f))
+            .collect();
+        let mut keep = Vec::new();
+        let mut leavers = Vec::new();
+        let mut describe = Vec::new();
+        for mut w in batch {
+            match (listed.get(w.id.as_str()), w.looking, w.last.is_some()) {
+                (Some(fl), true, _) => w.answer(Ok(Some((*fl).clone()))),
+                (Some(fl), false, _) => {
+                    w.last = Some((*fl).clone());
+                    keep.push(w);
+                }
+                // Seen in the status before and not listed now: it left; where to is confirmed.
+                (None, false, true) => leavers.push(w),
+                (None, _, _) => describe.push(w),
+            }
+        }
+        keep.extend(self.describe_each(api, describe).await);
+        (keep, leavers)
+    }
+
+    /// Confirms where the leavers went, once enough have gathered to share a listing, the
+    /// oldest has waited [`CONFIRM_WITHIN`], or nothing else is on its way (`alone`): by one
+    /// listing of the status the watched one settles to, when that costs less than describing
+    /// them all, then describing the rest. Returns the waiters found back in the watched status
+    /// and the leavers still gathering.
+    async fn confirm(
+        &self,
+        api: &dyn FlowLogApi,
+        leavers: Vec<(Instant, Waiter)>,
+        alone: bool,
+    ) -> (Vec<Waiter>, Vec<(Instant, Waiter)>) {
+        let Some(oldest) = leavers.iter().map(|(t, _)| *t).min() else {
+            return (Vec::new(), leavers);
+        };
+        let settled_pages = self.lock().settled_pages;
+        let due = alone
+            || oldest + CONFIRM_WITHIN <= Instant::now()
+            || leavers.len() as u64 >= CONFIRM_PER_PAGE * settled_pages;
+        if !due {
+            return (Vec::new(), leavers);
+        }
+        let leavers: Vec<Waiter> = leavers.into_iter().map(|(_, w)| w).collect();
+        let rest = self.list_settled(api, leavers, settled_pages).await;
+        (self.describe_each(api, rest).await, Vec::new())
+    }
+
+    /// Answers the leavers found in one listing of the status the watched one settles to,
+    /// when that costs less than describing them all; returns the ones still to describe.
+    async fn list_settled(
+        &self,
+        api: &dyn FlowLogApi,
+        mut leavers: Vec<Waiter>,
+        settled_pages: u64,
+    ) -> Vec<Waiter> {
+        let Some(settled) = self.status.settles_to() else {
+            return leavers;
+        };
+        if leavers.len() as u64 <= settled_pages || !self.listings.allowed() {
+            return leavers;
+        }
+        let req = DescribeFlowLogsRequest {
+            region_id: self.region.clone(),
+            status: Some(settled.clone()),
+            ..Default::default()
+        };
+        let listed = match list_for(api, &req, &mut leavers).await {
+            None => return Vec::new(),
+            Some(Ok(listed)) => listed,
+            Some(Err(e)) => {
+                self.listings.refused_by(&e);
+                return leavers;
+            }
+        };
+        self.lock().settled_pages = pages_for(listed.len() as u64);
+        let listed: HashMap<&str, &FlowLog> = listed
+            .iter()
+            .filter(|f| f.status == settled)
+            .map(|f| (f.flow_log_id.as_str(), f))
+            .collect();
+        let mut rest = Vec::new();
+        for w in leavers {
+            match listed.get(w.id.as_str()) {
+                Some(fl) => w.answer(Ok(Some((*fl).clone()))),
+                None => rest.push(w),
+            }
+        }
+        rest
+    }
+
+    /// Describes each waiter's flow log with its own options, in its own span; answers those
+    /// the API showed outside the watched status (or any status, for looks).
+    async fn describe_each(&self, api: &dyn FlowLogApi, batch: Vec<Waiter>) -> Vec<Waiter> {
+        let waiting = batch.into_iter().filter(|w| !w.reply.is_closed());
+        let described = join_all(waiting.map(|w| {
+            let region = &self.region;
+            let span = w.span.clone();
+            async move {
+                let r = w
+                    .opts
+                    .bound(VPC.name, api.describe(region, &w.id, &w.opts))
+                    .await;
+                (w, r)
+            }
+            .instrument(span)
+        }))
+        .await;
+        let mut keep = Vec::new();
+        for (mut w, r) in described {
+            match r {
+                Ok(Some(fl)) if !w.looking && fl.status == self.status => {
+                    w.last = Some(fl);
+                    keep.push(w);
+                }
+                other => w.answer(other),
+            }
+        }
+        keep
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::from_api;
-use crate::alicloud::{CallOptions, Error, FlowLog};
+use crate::alicloud::{CallOptions, Error, FlowLog, FlowLogStatus};
 use crate::diag::{AttrPath, Diagnostics};
 use crate::resources::flow_logs::{FlowLogApi, POLL_FIRST, POLL_MAX};
 use crate::tfvalue::Value;
@@ -27,6 +27,11 @@ pub enum Failure {
     Api(Error),
     /// No such flow log in the region.
     NotFound,
+    /// The API accepted the change, then the flow log went back where it was (an activation
+    /// that failed in the background ends `Inactive`): the description that showed it.
+    Reverted(Box<FlowLog>),
+    /// The API accepted the change, then said there is no such flow log any more.
+    Deleted,
     /// Created from Log Service: the VPC API cannot start or stop it.
     ManagedByLogService,
     /// The deadline passed while waiting (last description attached).
@@ -48,6 +53,9 @@ pub struct Outcome {
     pub last_seen: Option<FlowLog>,
     /// Whether we asked the API to change the flow log (so it may now differ from before).
     pub changed: bool,
+    /// The API accepted a deactivation, then said the flow log no longer exists: the goal
+    /// holds, but not by our doing.
+    pub vanished: bool,
     pub result: Result<(), Failure>,
 }
 
@@ -74,13 +82,12 @@ async fn pause(interval: &mut Duration, opts: &CallOptions) -> Result<(), bool> 
     }
 }
 
-/// Waits until the flow log leaves the transitional status `while_status` (which `seen`
-/// showed), within the options' deadline.
+/// Waits until the flow log leaves the transitional status `seen` showed, within the options'
+/// deadline.
 async fn settle(
     api: &dyn FlowLogApi,
     t: &Target<'_>,
     seen: FlowLog,
-    while_status: &str,
     opts: &CallOptions,
 ) -> Result<FlowLog, Failure> {
     let last = || Some(Box::new(seen.clone()));
@@ -90,7 +97,7 @@ async fn settle(
             None => std::future::pending().await,
         }
     };
-    debug_assert_eq!(seen.status, while_status);
+    debug_assert!(seen.status.is_transitional());
     let wait = api.wait_while(t.region, t.id, &seen, opts);
     tokio::select! {
         biased;
@@ -120,18 +127,26 @@ pub enum Goal {
 }
 
 impl Goal {
-    fn status(self) -> &'static str {
+    fn status(self) -> FlowLogStatus {
         match self {
-            Goal::Active => "Active",
-            Goal::Inactive => "Inactive",
+            Goal::Active => FlowLogStatus::Active,
+            Goal::Inactive => FlowLogStatus::Inactive,
         }
     }
 
     /// The transitional status on the way to the goal.
-    fn on_the_way(self) -> &'static str {
+    fn on_the_way(self) -> FlowLogStatus {
         match self {
-            Goal::Active => "Activating",
-            Goal::Inactive => "Deactivating",
+            Goal::Active => FlowLogStatus::Activating,
+            Goal::Inactive => FlowLogStatus::Deactivating,
+        }
+    }
+
+    /// Where the flow log was when the change was asked for, and goes back to if it fails.
+    fn from(self) -> FlowLogStatus {
+        match self {
+            Goal::Active => FlowLogStatus::Inactive,
+            Goal::Inactive => FlowLogStatus::Active,
         }
     }
 
@@ -144,11 +159,20 @@ impl Goal {
     }
 }
 
-fn is_transitional(status: &str) -> bool {
-    matches!(status, "Activating" | "Deactivating")
-}
-
 impl Outcome {
+    /// The API accepted our change, then said there is no such flow log: an activation has
+    /// nothing left to activate; a deactivation's goal holds.
+    fn gone_after_change(mut self, goal: Goal) -> Outcome {
+        self.last_seen = None;
+        match goal {
+            Goal::Active => self.finish(Err(Failure::Deleted)),
+            Goal::Inactive => {
+                self.vanished = true;
+                self.finish(Ok(()))
+            }
+        }
+    }
+
     fn finish(mut self, result: Result<(), Failure>) -> Outcome {
         if let Err(Failure::TimedOut(Some(fl)) | Failure::Cancelled(Some(fl))) = &result {
             self.last_seen = Some((**fl).clone());
@@ -158,9 +182,16 @@ impl Outcome {
     }
 }
 
+/// How long a flow log may still show the status it had when the API accepted a change
+/// before that counts as the change not taking: the API may take a moment to show it under
+/// way.
+const START_GRACE: Duration = Duration::from_secs(2);
+
 /// Drives the flow log to `goal`: nothing to do if it is there, wait if it is on its way,
 /// otherwise make the call (`ActiveFlowLog` / `DeactiveFlowLog`), look right away and wait. A
 /// status conflict means "look again", not failure; an opposite transition is waited out first.
+/// A change the API accepted ends only on what the API then said about the flow log: the goal
+/// reached, back where it was ([`Failure::Reverted`]), or gone.
 pub async fn converge(
     api: &dyn FlowLogApi,
     t: &Target<'_>,
@@ -170,6 +201,7 @@ pub async fn converge(
     let mut out = Outcome {
         last_seen: None,
         changed: false,
+        vanished: false,
         result: Ok(()),
     };
     // Bounded: each round either finishes or follows a real status change. Rounds that only
@@ -199,7 +231,9 @@ pub async fn converge(
         if fl.status == goal.status() {
             return out;
         }
-        let fl = if is_transitional(&fl.status) {
+        // Whether this round asked for the change (then its failure is ours to report).
+        let mut asked = false;
+        let fl = if fl.status.is_transitional() {
             fl
         } else if managed {
             return out.finish(Err(Failure::ManagedByLogService));
@@ -209,7 +243,10 @@ pub async fn converge(
                 Goal::Inactive => api.deactivate(t.region, t.id, opts).await,
             };
             match call {
-                Ok(_) => out.changed = true,
+                Ok(_) => {
+                    out.changed = true;
+                    asked = true;
+                }
                 Err(e) if is_status_conflict(&e) => {
                     // The flow log is busy (changed moments ago, or by someone else): wait
                     // before looking again instead of asking again at once.
@@ -232,33 +269,73 @@ pub async fn converge(
                 Err(e) => return out.finish(Err(e.into())),
             }
             // Look right away: with a fast API the change is already done.
-            match api.look(t.region, t.id, goal.on_the_way(), opts).await {
+            match api.look(t.region, t.id, &goal.on_the_way(), opts).await {
                 Ok(Some(now)) => now,
-                Ok(None) => return out.finish(goal.when_gone()),
+                Ok(None) => return out.gone_after_change(goal),
                 Err(e) => return out.finish(Err(e.into())),
             }
         };
         out.last_seen = Some(fl.clone());
-        let settled = if is_transitional(&fl.status) {
-            let moving = fl.status.clone();
-            settle(api, t, fl, &moving, opts).await
+        let fl = if asked && fl.status == goal.from() {
+            match confirm_start(api, t, fl, opts).await {
+                Ok(Some(fl)) => fl,
+                Ok(None) => return out.gone_after_change(goal),
+                Err(f) => return out.finish(Err(f)),
+            }
+        } else {
+            fl
+        };
+        out.last_seen = Some(fl.clone());
+        let settled = if fl.status.is_transitional() {
+            settle(api, t, fl, opts).await
         } else {
             Ok(fl)
         };
         match settled {
             Ok(fl) => {
-                let reached = fl.status == goal.status();
-                out.last_seen = Some(fl);
-                if reached {
+                out.last_seen = Some(fl.clone());
+                if fl.status == goal.status() {
                     return out;
                 }
+                if asked && fl.status == goal.from() {
+                    return out.finish(Err(Failure::Reverted(Box::new(fl))));
+                }
+                // Someone else's change ended elsewhere, or another one started: look again.
             }
+            Err(Failure::NotFound) if asked => return out.gone_after_change(goal),
             Err(Failure::NotFound) => return out.finish(goal.when_gone()),
             Err(f) => return out.finish(Err(f)),
         }
     }
     let last = out.last_seen.clone().map(Box::new);
     out.finish(Err(Failure::TimedOut(last)))
+}
+
+/// Right after a change the API accepted, the flow log still shows where it was: look again
+/// for a moment (the change may not show yet) and answer what the API then says.
+async fn confirm_start(
+    api: &dyn FlowLogApi,
+    t: &Target<'_>,
+    mut fl: FlowLog,
+    opts: &CallOptions,
+) -> Result<Option<FlowLog>, Failure> {
+    let until = Instant::now() + START_GRACE;
+    let mut interval = POLL_FIRST;
+    while Instant::now() < until {
+        if let Err(cancelled) = pause(&mut interval, opts).await {
+            let last = Some(Box::new(fl));
+            return Err(if cancelled {
+                Failure::Cancelled(last)
+            } else {
+                Failure::TimedOut(last)
+            });
+        }
+        match api.describe(t.region, t.id, opts).await? {
+            Some(now) if now.status == fl.status => fl = now,
+            other => return Ok(other),
+        }
+    }
+    Ok(Some(fl))
 }
 
 /// The first look of an operation: possibly from a shared listing, but a listing too old to
@@ -287,11 +364,10 @@ pub async fn describe_settled(
     let Some(fl) = api.read(t.region, t.id, opts).await?.map(|s| s.flow_log) else {
         return Ok(None);
     };
-    if !is_transitional(&fl.status) {
+    if !fl.status.is_transitional() {
         return Ok(Some(fl));
     }
-    let moving = fl.status.clone();
-    match settle(api, t, fl, &moving, opts).await {
+    match settle(api, t, fl, opts).await {
         Ok(fl) => Ok(Some(fl)),
         // A refresh that cannot wait longer reports what it saw.
         Err(Failure::TimedOut(Some(fl))) => Ok(Some(*fl)),
@@ -360,7 +436,7 @@ pub fn report_failure(
     let (id, region) = (t.id, t.region);
     let status = |last: &Option<Box<FlowLog>>| {
         last.as_ref()
-            .map_or_else(|| "unknown".to_owned(), |fl| fl.status.clone())
+            .map_or_else(|| "unknown".to_owned(), |fl| fl.status.to_string())
     };
     match f {
         Failure::NotFound => diags.attr_error(
@@ -375,6 +451,31 @@ pub fn report_failure(
             "Flow log is managed by Log Service",
             format!(
                 "Flow log {id} was created from the Log Service console (ServiceType \"sls\"): it is started and stopped from Log Service, not through the VPC API, so this resource cannot {verb} it."
+            ),
+        ),
+        Failure::Reverted(fl) => {
+            let moving = FlowLogStatus::DOCUMENTED
+                .into_iter()
+                .find(|s| s.falls_back_to().as_ref() == Some(&fl.status))
+                .map_or_else(|| "changing".to_owned(), |s| s.to_string());
+            let answer = if fl.request_id.is_empty() {
+                String::new()
+            } else {
+                format!(" (DescribeFlowLogs RequestId: {})", fl.request_id)
+            };
+            diags.error(
+                format!("Could not {verb} flow log {id}: it went back to {}", fl.status),
+                format!(
+                    "The API accepted the request, then flow log {id} in {region} went from {moving} back to {}{answer}. A change fails in the background when the flow log cannot deliver, for example when its Log Service project or logstore is missing or unusable. Terraform keeps it in state as {}; fix the cause and apply again.",
+                    fl.status, fl.status
+                ),
+            )
+        }
+        Failure::Deleted => diags.attr_error(
+            AttrPath::attr("flow_log_id"),
+            format!("Flow log {id} was deleted while the {operation} was waiting for it"),
+            format!(
+                "The API accepted the request to {verb} flow log {id} in {region}, then DescribeFlowLogs by ID returned no such flow log: it was deleted meanwhile. The next plan proposes to create the resource again, as after any deletion outside Terraform."
             ),
         ),
         Failure::TimedOut(last) => diags.error(

@@ -7,7 +7,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::lifecycle::{self, Failure, Goal, Outcome, Target};
-use crate::alicloud::CallOptions;
+use crate::alicloud::{CallOptions, FlowLogStatus};
 use crate::diag::{AttrPath, Diagnostics};
 use crate::resources::test_fake::{FakeFlowLogs, Method, Reply, message_for, request_id_for};
 
@@ -34,7 +34,7 @@ fn opts_within(deadline: Duration) -> CallOptions {
 /// `TimedOut(status)`...
 fn summary(result: &Result<(), Failure>) -> String {
     let status = |fl: &Option<Box<crate::alicloud::FlowLog>>| {
-        fl.as_ref().map_or("-".to_owned(), |f| f.status.clone())
+        fl.as_ref().map_or("-".to_owned(), |f| f.status.to_string())
     };
     match result {
         Ok(()) => "Ok".into(),
@@ -43,6 +43,8 @@ fn summary(result: &Result<(), Failure>) -> String {
         Err(Failure::Api(e)) => format!("Api({})", e.code().unwrap_or("no code")),
         Err(Failure::TimedOut(fl)) => format!("TimedOut({})", status(fl)),
         Err(Failure::Cancelled(fl)) => format!("Cancelled({})", status(fl)),
+        Err(Failure::Reverted(fl)) => format!("Reverted({})", fl.status),
+        Err(Failure::Deleted) => "Deleted".into(),
     }
 }
 
@@ -201,11 +203,90 @@ async fn converge_cases() {
         },
         Case {
             describes: vec![S("Inactive"), S("Activating"), Gone],
-            expect: "NotFound",
+            expect: "Deleted",
             calls: &[D, A, D, D],
             changed: true,
-            last_seen: Some("Activating"),
-            ..Case::new("vanishes while activating", Active)
+            ..Case::new("deleted while activating", Active)
+        },
+        Case {
+            describes: vec![S("Inactive"), Gone],
+            expect: "Deleted",
+            calls: &[D, A, D],
+            changed: true,
+            ..Case::new("deleted right after the activation was accepted", Active)
+        },
+        Case {
+            describes: vec![
+                S("Inactive"),
+                S("Activating"),
+                S("Activating"),
+                S("Inactive"),
+            ],
+            expect: "Reverted(Inactive)",
+            calls: &[D, A, D, D, D],
+            changed: true,
+            last_seen: Some("Inactive"),
+            ..Case::new(
+                "activation fails in the background: back to Inactive",
+                Active,
+            )
+        },
+        Case {
+            describes: vec![
+                S("Activating"),
+                S("Inactive"),
+                S("Inactive"),
+                S("Activating"),
+                S("Active"),
+            ],
+            calls: &[D, D, D, A, D, D],
+            changed: true,
+            last_seen: Some("Active"),
+            ..Case::new(
+                "someone else's activation failed: ours is asked and waited for",
+                Active,
+            )
+        },
+        Case {
+            describes: vec![
+                S("Inactive"),
+                S("Inactive"),
+                S("Inactive"),
+                S("Activating"),
+                S("Active"),
+            ],
+            calls: &[D, A, D, D, D, D],
+            changed: true,
+            last_seen: Some("Active"),
+            ..Case::new("accepted, under way a moment later", Active)
+        },
+        Case {
+            describes: vec![S("Inactive")],
+            expect: "Reverted(Inactive)",
+            calls: &[D, A, D, D, D, D, D, D, D, D, D],
+            changed: true,
+            last_seen: Some("Inactive"),
+            ..Case::new("accepted, never under way: reported after a grace", Active)
+        },
+        Case {
+            describes: vec![S("Active"), S("Deactivating"), S("Active")],
+            expect: "Reverted(Active)",
+            calls: &[D, X, D, D],
+            changed: true,
+            last_seen: Some("Active"),
+            ..Case::new(
+                "deactivation fails in the background: back to Active",
+                Inactive,
+            )
+        },
+        Case {
+            describes: vec![S("Active"), S("Deactivating"), Gone],
+            calls: &[D, X, D, D],
+            changed: true,
+            ..Case::new(
+                "deleted while deactivating: nothing left to deactivate",
+                Inactive,
+            )
         },
         Case {
             managed: true,
@@ -451,6 +532,66 @@ fn other_failures_are_reported_on_the_right_attribute() {
     }
 }
 
+/// A change that did not take is reported with the flow log, where it went back to, and the
+/// RequestId of the answer that showed it; a deletion meanwhile names itself.
+#[tokio::test(start_paused = true)]
+async fn background_failures_name_the_flow_log_status_and_request_id() {
+    let mut back = crate::resources::test_fake::flow_log(ID, "Inactive");
+    back.request_id = "REQ-SHOWED-INACTIVE".to_owned();
+    let fake = FakeFlowLogs::new(ID).describes(vec![
+        S("Inactive"),
+        S("Activating"),
+        Reply::Found(Box::new(back)),
+    ]);
+    let out = lifecycle::converge(
+        &fake,
+        &TARGET,
+        Goal::Active,
+        &opts_within(Duration::from_secs(60)),
+    )
+    .await;
+    let mut diags = Diagnostics::new();
+    lifecycle::report(&out, &TARGET, "activate", "create", &mut diags);
+    let d = &diags.0[0];
+    assert!(
+        d.summary.contains(ID) && d.summary.contains("went back to Inactive"),
+        "{d:?}"
+    );
+    for w in [
+        "from Activating back to Inactive",
+        "REQ-SHOWED-INACTIVE",
+        REGION,
+        "Log Service",
+    ] {
+        assert!(d.detail.contains(w), "{w:?} not in {:?}", d.detail);
+    }
+
+    let fake = FakeFlowLogs::new(ID).describes(vec![S("Inactive"), S("Activating"), Gone]);
+    let out = lifecycle::converge(
+        &fake,
+        &TARGET,
+        Goal::Active,
+        &opts_within(Duration::from_secs(60)),
+    )
+    .await;
+    let mut diags = Diagnostics::new();
+    lifecycle::report(&out, &TARGET, "activate", "create", &mut diags);
+    let d = &diags.0[0];
+    assert!(d.summary.contains("was deleted while"), "{d:?}");
+    assert_eq!(d.path, Some(AttrPath::attr("flow_log_id")));
+    assert!(out.last_seen.is_none(), "nothing to record");
+
+    let fake = FakeFlowLogs::new(ID).describes(vec![S("Active"), S("Deactivating"), Gone]);
+    let out = lifecycle::converge(
+        &fake,
+        &TARGET,
+        Goal::Inactive,
+        &opts_within(Duration::from_secs(60)),
+    )
+    .await;
+    assert!(out.result.is_ok() && out.vanished);
+}
+
 #[tokio::test(start_paused = true)]
 async fn cancellation_stops_the_wait_at_once() {
     let fake = FakeFlowLogs::new(ID).statuses(&["Inactive", "Activating"]);
@@ -465,8 +606,8 @@ async fn cancellation_stops_the_wait_at_once() {
     assert_eq!(summary(&out.result), "Cancelled(Activating)");
     assert!(out.changed);
     assert_eq!(
-        out.last_seen.map(|f| f.status).as_deref(),
-        Some("Activating")
+        out.last_seen.map(|f| f.status),
+        Some(FlowLogStatus::Activating)
     );
     // Not at the end of a poll interval: right when the token fired.
     assert_eq!(start.elapsed(), Duration::from_millis(1234));
@@ -521,7 +662,7 @@ async fn the_wait_notices_a_status_change_within_the_poll_cap() {
                     .ok()
                     .flatten()
                     .expect("described");
-            assert_eq!(fl.status, done);
+            assert_eq!(fl.status, FlowLogStatus::parse(done));
             let lag = start.elapsed().saturating_sub(flip);
             assert!(
                 lag <= POLL_MAX,
@@ -591,7 +732,9 @@ async fn describe_settled_with_a_cancelled_token_stops_promptly() {
         cancel.cancel();
     });
     let got = lifecycle::describe_settled(&fake, &TARGET, &opts).await;
-    assert!(matches!(got, Err(Failure::Cancelled(Some(ref f))) if f.status == "Activating"));
+    assert!(
+        matches!(got, Err(Failure::Cancelled(Some(ref f))) if f.status == FlowLogStatus::Activating)
+    );
     assert_eq!(start.elapsed(), Duration::from_millis(700));
 }
 

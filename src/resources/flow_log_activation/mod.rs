@@ -15,7 +15,7 @@ use async_trait::async_trait;
 
 use super::configured::Configured;
 use super::ids::{check_flow_log_id, check_region_id, looks_like_flow_log_id, looks_like_region};
-use crate::alicloud::{CallOptions, FlowLog};
+use crate::alicloud::{CallOptions, FlowLog, FlowLogStatus};
 use crate::diag::{AttrPath, Diagnostics};
 use crate::engine;
 use crate::resource::{Ctx, PlanRequest, Resource};
@@ -56,7 +56,7 @@ pub fn from_api() -> [FromApi; 11] {
         s(
             "status",
             "Status of the flow log: `Active` once applied. A flow log deactivated outside Terraform shows here as `Inactive` and is re-activated by the next apply.",
-            |f| Value::string(&f.status),
+            |f| Value::string(f.status.as_str()),
         ),
         FromApi {
             name: "aggregation_interval",
@@ -255,11 +255,11 @@ impl Resource for FlowLogActivation {
                 }
             }
         } else if let Some(status) = planned.get_mut("status")
-            && status.as_str() != Some("Active")
+            && status.as_str() != Some(FlowLogStatus::Active.as_str())
         {
             // Drift: someone deactivated it. Re-activating is an in-place update that changes
             // only the status; every other attribute keeps its known value.
-            *status = Value::string("Active");
+            *status = Value::string(FlowLogStatus::Active.as_str());
         }
     }
 
@@ -317,14 +317,14 @@ impl Resource for FlowLogActivation {
             Ok(()) => {
                 let mut new = planned.clone();
                 if let Some(slot) = new.get_mut("status") {
-                    *slot = Value::string("Active");
+                    *slot = Value::string(FlowLogStatus::Active.as_str());
                 }
                 Some(new)
             }
             Err(_) => {
                 let mut new = prior.clone();
                 if let (Some(slot), Some(status)) = (new.get_mut("status"), status) {
-                    *slot = Value::string(status);
+                    *slot = Value::string(status.as_str());
                 }
                 Some(new)
             }
@@ -354,6 +354,14 @@ impl Resource for FlowLogActivation {
         )
         .await;
         lifecycle::report(&out, &t, "deactivate", "delete", diags);
+        if out.vanished {
+            diags.warning(
+                format!("Flow log {id} was deleted while deactivating"),
+                format!(
+                    "The API accepted the request to deactivate flow log {id} in {region}, then DescribeFlowLogs by ID returned no such flow log: it was deleted meanwhile. Nothing is left to deactivate."
+                ),
+            );
+        }
     }
 
     async fn read(&self, ctx: &Ctx, current: &Value, diags: &mut Diagnostics) -> Option<Value> {
