@@ -969,3 +969,354 @@ fn command_line_errors_exit_2() {
     let out = run_binary(&["--seed", "/nonexistent/seed.json"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+// ---- Faults for issue 14: background failures, deletions mid-wait, refused listings, and
+// their run-time control. Delays are short; nothing here asserts a timing: a change is watched
+// until it leaves its transitional status, and where it went is checked.
+
+const FORBIDDEN_RAM_MESSAGE: &str =
+    "User not authorized to operate on the specified resource, or this API doesn't support RAM.";
+
+/// Polls `id` (described by ID) until it leaves `transitional`; returns its status then, or
+/// `<none>` once it is gone.
+async fn settled_status(emu: &Emulator, id: &str, transitional: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let s = status_of(emu, id).await;
+        if s != transitional {
+            return s;
+        }
+        assert!(Instant::now() < deadline, "{id} stuck in {s}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn toggle(emu: &Emulator, action: &str, id: &str) {
+    let (s, v) = call(
+        emu,
+        "POST",
+        action,
+        &[("RegionId", "cn-hangzhou"), ("FlowLogId", id)],
+    )
+    .await;
+    assert_eq!(
+        (s, &v["Success"]),
+        (200, &json!("true")),
+        "{action} {id}: {v}"
+    );
+}
+
+#[tokio::test]
+async fn background_failures_settle_back_where_they_started() {
+    let emu = Emulator::start(
+        &json!([
+            {"FlowLogId": "fl-1"},
+            {"FlowLogId": "fl-2", "Status": "Active"},
+            {"FlowLogId": "fl-3"}
+        ]),
+        &[
+            "--activation-delay",
+            "200ms",
+            "--background-fail-id",
+            "fl-1",
+        ],
+    );
+    // Accepted like any activation, then back to Inactive instead of Active.
+    toggle(&emu, "ActiveFlowLog", "fl-1").await;
+    assert_eq!(settled_status(&emu, "fl-1", "Activating").await, "Inactive");
+    toggle(&emu, "ActiveFlowLog", "fl-3").await;
+    assert_eq!(settled_status(&emu, "fl-3", "Activating").await, "Active");
+
+    // At run time: the list is replaced, and a deactivation fails back to Active.
+    let v = emu.set_faults(&json!({"background_fail_ids": ["fl-2"]}));
+    assert_eq!(v["background_fail_ids"], json!(["fl-2"]));
+    toggle(&emu, "DeactiveFlowLog", "fl-2").await;
+    assert_eq!(settled_status(&emu, "fl-2", "Deactivating").await, "Active");
+    toggle(&emu, "ActiveFlowLog", "fl-1").await;
+    assert_eq!(settled_status(&emu, "fl-1", "Activating").await, "Active");
+
+    // A rate of 1 fails every change.
+    emu.set_faults(&json!({"background_fail_ids": [], "background_fail_rate": 1}));
+    toggle(&emu, "DeactiveFlowLog", "fl-3").await;
+    assert_eq!(settled_status(&emu, "fl-3", "Deactivating").await, "Active");
+    emu.clear_faults();
+    toggle(&emu, "DeactiveFlowLog", "fl-3").await;
+    assert_eq!(
+        settled_status(&emu, "fl-3", "Deactivating").await,
+        "Inactive"
+    );
+    assert_eq!(emu.stats()["errors"], json!({}));
+}
+
+#[tokio::test]
+async fn deletion_mid_wait() {
+    let emu = Emulator::start(
+        &json!([
+            {"FlowLogId": "fl-1"},
+            {"FlowLogId": "fl-2"},
+            {"FlowLogId": "fl-3", "Status": "Active"}
+        ]),
+        &["--activation-delay", "200ms"],
+    );
+    emu.set_faults(&json!({"background_delete_ids": ["fl-1", "fl-3"]}));
+    toggle(&emu, "ActiveFlowLog", "fl-1").await;
+    toggle(&emu, "ActiveFlowLog", "fl-2").await;
+    // Gone from every answer before it would have settled: never Active, never Inactive.
+    assert_eq!(settled_status(&emu, "fl-1", "Activating").await, "<none>");
+    assert!(emu.flow_log("fl-1").is_none());
+    assert_eq!(settled_status(&emu, "fl-2", "Activating").await, "Active");
+    let v = describe(&emu, &[]).await;
+    assert_eq!(ids(&v), ["fl-2", "fl-3"]);
+    let (s, v) = call(
+        &emu,
+        "POST",
+        "ActiveFlowLog",
+        &[("RegionId", "cn-hangzhou"), ("FlowLogId", "fl-1")],
+    )
+    .await;
+    assert_error(s, &v, 404, "InvalidInstanceId.NotFound");
+
+    // The same while deactivating.
+    toggle(&emu, "DeactiveFlowLog", "fl-3").await;
+    assert_eq!(settled_status(&emu, "fl-3", "Deactivating").await, "<none>");
+
+    // Restored through the bulk control, it is an ordinary flow log again.
+    emu.clear_faults();
+    emu.upsert_many(&json!([{"FlowLogId": "fl-1", "Status": "Inactive"}]));
+    toggle(&emu, "ActiveFlowLog", "fl-1").await;
+    assert_eq!(settled_status(&emu, "fl-1", "Activating").await, "Active");
+}
+
+#[tokio::test]
+async fn refused_listings_answer_forbidden_ram_while_describes_by_id_work() {
+    let emu = Emulator::start(&seed_one("fl-1"), &["--refuse-listings"]);
+    let region = ("RegionId", "cn-hangzhou");
+    for extra in [&[region][..], &[region, ("Status", "Active")]] {
+        let (s, v) = call(&emu, "POST", "DescribeFlowLogs", extra).await;
+        assert_error(s, &v, 403, "Forbidden.RAM");
+        assert_eq!(v["Message"], FORBIDDEN_RAM_MESSAGE);
+    }
+    // By ID: served as usual, as are the changes.
+    let v = describe(&emu, &[("FlowLogId", "fl-1")]).await;
+    assert_eq!(ids(&v), ["fl-1"]);
+    toggle(&emu, "ActiveFlowLog", "fl-1").await;
+    let stats = emu.stats();
+    assert_eq!(stats["errors"], json!({"Forbidden.RAM": 2}), "{stats}");
+    assert_eq!(stats["calls"]["DescribeFlowLogs"], 3, "{stats}");
+    let log = emu.requests();
+    assert_eq!(log[0]["status"], 403);
+    assert_eq!(log[0]["code"], "Forbidden.RAM");
+
+    // Toggled at run time.
+    assert_eq!(emu.faults()["refuse_listings"], true);
+    emu.set_faults(&json!({"refuse_listings": false}));
+    assert_eq!(ids(&describe(&emu, &[]).await), ["fl-1"]);
+    emu.set_faults(&json!({"refuse_listings": true}));
+    let (s, v) = call(&emu, "GET", "DescribeFlowLogs", &[region]).await;
+    assert_error(s, &v, 403, "Forbidden.RAM");
+    emu.clear_faults();
+    assert_eq!(ids(&describe(&emu, &[]).await), ["fl-1"]);
+}
+
+#[tokio::test]
+async fn fault_control_round_trip() {
+    let emu = Emulator::start(
+        &seed_one("fl-1"),
+        &[
+            "--throttle-qps",
+            "50",
+            "--latency",
+            "10ms",
+            "--background-fail-rate",
+            "0.1",
+            "--background-seed",
+            "3",
+            "--fail-seed",
+            "8",
+        ],
+    );
+    let region = [("RegionId", "cn-hangzhou")];
+    let start = emu.faults();
+    assert_eq!(
+        start,
+        json!({
+            "fail_next": 0, "code": null, "http_status": null, "message": null, "actions": null,
+            "fail_rate": 0.0, "fail_seed": 8, "latency": 10, "throttle_qps": 50.0,
+            "background_fail_rate": 0.1, "background_fail_ids": [],
+            "background_delete_rate": 0.0, "background_delete_ids": [],
+            "background_seed": 3, "refuse_listings": false
+        })
+    );
+    // What GET shows, posted back, changes nothing.
+    assert_eq!(emu.set_faults(&start), start);
+
+    // Fields not given keep their value.
+    let v = emu.set_faults(
+        &json!({"throttle_qps": null, "background_delete_ids": ["fl-9"],
+                                   "latency": "1.5ms"}),
+    );
+    assert_eq!(v["throttle_qps"], Value::Null);
+    assert_eq!(v["latency"], 1.5);
+    assert_eq!(v["background_delete_ids"], json!(["fl-9"]));
+    assert_eq!(v["background_fail_rate"], 0.1);
+    assert_eq!(emu.faults(), v);
+
+    // Unknown fields and bad values: 400, a message naming them, nothing changed.
+    for (body, needle) in [
+        (json!({"fail_nxt": 1}), "unknown field 'fail_nxt'"),
+        (
+            json!({"refuse_listings": true, "latency": "soon"}),
+            "latency",
+        ),
+        (json!({"background_fail_rate": 1.5}), "background_fail_rate"),
+        (json!({"message": "no rule"}), "fail_next"),
+    ] {
+        let r = emu.control("POST", "/faults", Some(&body));
+        assert_eq!(r.status, 400, "{body}: {}", r.body);
+        let e = r.json()["error"].as_str().unwrap_or_default().to_owned();
+        assert!(e.contains(needle), "{body}: {e}");
+    }
+    assert_eq!(emu.faults(), v);
+
+    // Each fault takes effect: throttling (a bucket refilling once in 1,000 s), 5xx, the rule.
+    emu.set_faults(&json!({"throttle_qps": 0.001}));
+    assert_eq!(call(&emu, "POST", "DescribeFlowLogs", &region).await.0, 200);
+    let (s, v) = call(&emu, "POST", "DescribeFlowLogs", &region).await;
+    assert_error(s, &v, 400, "Throttling.User");
+    emu.set_faults(&json!({"throttle_qps": null, "fail_rate": 1}));
+    let (s, v) = call(&emu, "POST", "DescribeFlowLogs", &region).await;
+    assert_error(s, &v, 503, "ServiceUnavailable");
+    let v = emu.set_faults(&json!({"fail_rate": 0, "fail_next": 1, "code": "InternalError"}));
+    assert_eq!(
+        (v["fail_next"].as_u64(), v["http_status"].as_u64()),
+        (Some(1), Some(503))
+    );
+    let (s, v) = call(&emu, "POST", "DescribeFlowLogs", &region).await;
+    assert_error(s, &v, 503, "InternalError");
+    assert_eq!(emu.faults()["fail_next"], 0);
+    assert_eq!(call(&emu, "POST", "DescribeFlowLogs", &region).await.0, 200);
+
+    // DELETE turns every fault off; the seeds stay.
+    emu.set_faults(
+        &json!({"refuse_listings": true, "background_fail_ids": ["fl-1"],
+                           "fail_next": 3, "code": "Throttling.User"}),
+    );
+    emu.clear_faults();
+    let off = emu.faults();
+    assert_eq!(
+        off,
+        json!({
+            "fail_next": 0, "code": null, "http_status": null, "message": null, "actions": null,
+            "fail_rate": 0.0, "fail_seed": 8, "latency": 0, "throttle_qps": null,
+            "background_fail_rate": 0.0, "background_fail_ids": [],
+            "background_delete_rate": 0.0, "background_delete_ids": [],
+            "background_seed": 3, "refuse_listings": false
+        })
+    );
+    assert_eq!(ids(&describe(&emu, &[]).await), ["fl-1"]);
+}
+
+/// Activates 30 flow logs (in reverse order if asked) with background faults set by `args` or
+/// by `body` through the control, and returns where each ended: `(id, status or "gone")`.
+async fn background_outcomes(
+    args: &[&str],
+    body: Option<Value>,
+    reverse: bool,
+) -> Vec<(String, String)> {
+    let ids: Vec<String> = (0..30).map(|i| format!("fl-{i:02}")).collect();
+    let seed: Vec<Value> = ids.iter().map(|id| json!({"FlowLogId": id})).collect();
+    let mut all_args = vec!["--activation-delay", "200ms"];
+    all_args.extend_from_slice(args);
+    let emu = Emulator::start(&Value::from(seed), &all_args);
+    if let Some(b) = body {
+        emu.set_faults(&b);
+    }
+    let mut order = ids.clone();
+    if reverse {
+        order.reverse();
+    }
+    for id in &order {
+        toggle(&emu, "ActiveFlowLog", id).await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let logs = emu.flow_logs();
+        if logs.iter().all(|f| f["Status"] != "Activating") {
+            return ids
+                .iter()
+                .map(|id| {
+                    let st = logs
+                        .iter()
+                        .find(|f| f["FlowLogId"] == id.as_str())
+                        .and_then(|f| f["Status"].as_str())
+                        .unwrap_or("gone");
+                    (id.clone(), st.to_owned())
+                })
+                .collect();
+        }
+        assert!(Instant::now() < deadline, "still activating: {logs:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn background_faults_repeat_for_a_seed() {
+    let flags = [
+        "--background-fail-rate",
+        "0.3",
+        "--background-delete-rate",
+        "0.2",
+        "--background-seed",
+    ];
+    let a = background_outcomes(&[&flags[..], &["42"]].concat(), None, false).await;
+    for want in ["Active", "Inactive", "gone"] {
+        assert!(a.iter().any(|(_, s)| s == want), "no {want} in {a:?}");
+    }
+    // The same seed through the control, activations in the other order: the same outcomes.
+    let body = json!({"background_fail_rate": 0.3, "background_delete_rate": 0.2,
+                      "background_seed": 42});
+    assert_eq!(a, background_outcomes(&[], Some(body), true).await);
+    assert_ne!(
+        a,
+        background_outcomes(&[&flags[..], &["43"]].concat(), None, false).await
+    );
+}
+
+#[test]
+fn fault_flags_in_help_and_their_errors() {
+    let help = String::from_utf8_lossy(&run_binary(&["--help"]).stdout).into_owned();
+    for flag in [
+        "--background-fail-rate",
+        "--background-fail-id",
+        "--background-delete-rate",
+        "--background-delete-id",
+        "--background-seed",
+        "--refuse-listings",
+        "/_emulator/faults",
+    ] {
+        assert!(help.contains(flag), "{flag} missing from --help");
+    }
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("read README.md");
+    // The flags' rows are checked by emulator_sts::every_flag_in_the_help_is_in_the_readme_table.
+    for documented in [
+        "DELETE $E/_emulator/faults",
+        "`throttle_qps`",
+        "`latency`",
+        "`background_fail_ids`",
+        "`background_delete_ids`",
+        "`refuse_listings`",
+    ] {
+        assert!(readme.contains(documented), "README.md lacks {documented}");
+    }
+    for args in [
+        &["--background-fail-rate", "2"][..],
+        &["--background-delete-rate", "x"],
+        &["--background-seed", "-1"],
+        &["--refuse-listings=maybe"],
+    ] {
+        let out = run_binary(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(!out.stderr.is_empty(), "{args:?}: no message");
+    }
+}

@@ -513,3 +513,21 @@ impl Emulator {
         r.json()
     }
 }
+
+/// The fault controls (`/_emulator/faults`).
+impl Emulator {
+    /// `GET /_emulator/faults`: every fault setting.
+    pub fn faults(&self) -> Value {
+        let r = self.control("GET", "/faults", None);
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.json()
+    }
+
+    /// `POST /_emulator/faults` with `body` (fields not given keep their value); returns the
+    /// settings after the change.
+    pub fn set_faults(&self, body: &Value) -> Value {
+        let r = self.control("POST", "/faults", Some(body));
+        assert_eq!(r.status, 200, "{body}: {}", r.body);
+        r.json()
+    }
+}

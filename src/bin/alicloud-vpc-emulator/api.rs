@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 use time::{Duration as TimeDuration, OffsetDateTime, PrimitiveDateTime};
 
 use super::config::EmulatorConfig;
-use super::faults::{Faults, TokenBucket};
+use super::faults::Faults;
 use super::regions::is_known_region;
 use super::signature;
 use super::store::{Refusal, Store};
@@ -185,7 +185,6 @@ pub struct State {
     pub faults: Faults,
     /// Temporary keys issued by the STS actions.
     pub sts_keys: Keys,
-    throttle: Option<TokenBucket>,
     /// Nonce -> when it can no longer be replayed (its request's timestamp leaves the window).
     nonces: HashMap<String, OffsetDateTime>,
     prune_nonces_at: usize,
@@ -195,11 +194,8 @@ impl State {
     pub fn new(store: Store, config: &EmulatorConfig) -> State {
         State {
             store,
-            faults: Faults::new(config.fail_rate, config.fail_seed),
+            faults: Faults::from_config(config, Instant::now()),
             sts_keys: Keys::default(),
-            throttle: config
-                .throttle_qps
-                .map(|q| TokenBucket::new(q, Instant::now())),
             nonces: HashMap::new(),
             prune_nonces_at: 1024,
         }
@@ -358,7 +354,15 @@ fn check_and_run(
     };
     let mut st = lock(state);
     let instant = Instant::now();
-    if let Some(bucket) = st.throttle.as_mut()
+    // Authorization comes before flow control: a refused listing costs no token.
+    if st.faults.refuse_listings && is_listing(&call) {
+        return Err(ApiError::new(
+            403,
+            "Forbidden.RAM",
+            "User not authorized to operate on the specified resource, or this API doesn't support RAM.",
+        ));
+    }
+    if let Some(bucket) = st.faults.throttle.as_mut()
         && !bucket.try_take(instant)
     {
         return Err(ApiError::new(
@@ -373,6 +377,15 @@ fn check_and_run(
     match call {
         Call::Vpc(op) => run_op(&mut st, op, config, instant),
         Call::Sts(op) => sts::run_op(&mut st.sts_keys, op, config, now),
+    }
+}
+
+/// `DescribeFlowLogs` without a `FlowLogId`: what a RAM policy allowing describes only by
+/// `FlowLogId` refuses under `--refuse-listings`.
+fn is_listing(call: &Call) -> bool {
+    match call {
+        Call::Vpc(Op::Describe { filters, .. }) => !filters.iter().any(|(f, _)| *f == "FlowLogId"),
+        _ => false,
     }
 }
 
@@ -565,8 +578,11 @@ fn run_op(
             region,
             id,
         } => {
+            let background = &mut st.faults.background;
             st.store
-                .toggle(&region, &id, activate, config.activation_delay, now)
+                .toggle(&region, &id, activate, config.activation_delay, now, || {
+                    background.fate(&id)
+                })
                 .map_err(refusal_error)?;
         }
         Op::Describe {

@@ -26,6 +26,24 @@ OPTIONS:
     --fail-seed N               seed of the --fail-rate random sequence [default: 0]
     --latency DUR               delay before every API answer [default: 0]
 
+Background faults (the change is accepted, then goes wrong; decided when it is accepted, from
+the seed, the flow log ID and how many changes of it were accepted, so a seed repeats):
+    --background-fail-rate P    share of ActiveFlowLog/DeactiveFlowLog that fail after the
+                                activation delay: Activating settles to Inactive, Deactivating
+                                back to Active [default: 0]
+    --background-fail-id ID     a flow log whose every change fails so; repeat or
+                                comma-separate [default: none]
+    --background-delete-rate P  share of changes whose flow log is deleted once half the
+                                activation delay has passed [default: 0]
+    --background-delete-id ID   a flow log deleted so at its every change; repeat or
+                                comma-separate [default: none]
+    --background-seed N         seed of both background rates [default: 0]
+    --refuse-listings           answer DescribeFlowLogs without a FlowLogId with 403
+                                Forbidden.RAM, as a RAM policy that allows describes only by
+                                FlowLogId does [default: off]
+
+All faults can be changed at run time: GET/POST/DELETE /_emulator/faults (see the README).
+
 STS (Version 2015-04-01, same port):
     --sts-role-arn ARN          a role AssumeRole* may assume; repeat or comma-separate
                                 [default: any well-formed role ARN]
@@ -55,6 +73,12 @@ pub struct EmulatorConfig {
     pub fail_rate: f64,
     pub fail_seed: u64,
     pub latency: Duration,
+    pub background_fail_rate: f64,
+    pub background_fail_ids: Vec<String>,
+    pub background_delete_rate: f64,
+    pub background_delete_ids: Vec<String>,
+    pub background_seed: u64,
+    pub refuse_listings: bool,
     /// Roles AssumeRole and AssumeRoleWithOIDC may assume; empty accepts any well-formed ARN.
     pub sts_role_arns: Vec<String>,
     pub sts_external_id: Option<String>,
@@ -77,6 +101,12 @@ impl Default for EmulatorConfig {
             fail_rate: 0.0,
             fail_seed: 0,
             latency: Duration::ZERO,
+            background_fail_rate: 0.0,
+            background_fail_ids: Vec::new(),
+            background_delete_rate: 0.0,
+            background_delete_ids: Vec::new(),
+            background_seed: 0,
+            refuse_listings: false,
             sts_role_arns: Vec::new(),
             sts_external_id: None,
             sts_oidc_provider_arn: None,
@@ -97,7 +127,9 @@ pub enum Command {
 
 /// Parses the arguments after the program name; `--flag value` and `--flag=value` both work,
 /// and a repeated flag keeps its last value so wrappers can append overrides, except the list
-/// flags (`--sts-role-arn`, `--sts-oidc-expired-token`), which accumulate.
+/// flags (`--sts-role-arn`, `--sts-oidc-expired-token`, `--background-fail-id`,
+/// `--background-delete-id`), which accumulate. `--refuse-listings` takes no value (or
+/// `=true`/`=false`).
 pub fn parse_args<I>(args: I) -> Result<Command, EmulatorError>
 where
     I: IntoIterator<Item = OsString>,
@@ -119,6 +151,18 @@ where
         if !flag.starts_with("--") {
             return Err(usage(format!("unexpected argument '{arg}'")));
         }
+        if flag == "--refuse-listings" {
+            config.refuse_listings = match inline.as_deref() {
+                None | Some("true") => true,
+                Some("false") => false,
+                Some(v) => {
+                    return Err(usage(format!(
+                        "--refuse-listings takes no value (or =true, =false), got '{v}'"
+                    )));
+                }
+            };
+            continue;
+        }
         let known = [
             "--listen",
             "--seed",
@@ -130,6 +174,11 @@ where
             "--fail-rate",
             "--fail-seed",
             "--latency",
+            "--background-fail-rate",
+            "--background-fail-id",
+            "--background-delete-rate",
+            "--background-delete-id",
+            "--background-seed",
             "--sts-role-arn",
             "--sts-external-id",
             "--sts-oidc-provider-arn",
@@ -176,6 +225,38 @@ where
             },
             "--fail-seed" => {
                 config.fail_seed = value
+                    .parse()
+                    .map_err(|_| bad("expected a non-negative integer"))?
+            }
+            "--background-fail-rate" | "--background-delete-rate" => {
+                let p = match value.parse::<f64>() {
+                    Ok(p) if (0.0..=1.0).contains(&p) => p,
+                    _ => return Err(bad("expected a number from 0 to 1")),
+                };
+                if flag == "--background-fail-rate" {
+                    config.background_fail_rate = p;
+                } else {
+                    config.background_delete_rate = p;
+                }
+            }
+            "--background-fail-id" | "--background-delete-id" => {
+                let ids: Vec<String> = value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|id| !id.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+                if ids.is_empty() {
+                    return Err(bad("expected one or more flow log IDs"));
+                }
+                if flag == "--background-fail-id" {
+                    config.background_fail_ids.extend(ids);
+                } else {
+                    config.background_delete_ids.extend(ids);
+                }
+            }
+            "--background-seed" => {
+                config.background_seed = value
                     .parse()
                     .map_err(|_| bad("expected a non-negative integer"))?
             }
@@ -314,6 +395,57 @@ mod tests {
             &["--sts-oidc-provider-arn", "acs:ram::1:role/x"],
             &["--sts-credential-lifetime", "0"],
             &["--sts-external-id", ""],
+        ] {
+            assert!(parse(args).is_err(), "{args:?} accepted");
+        }
+    }
+
+    #[test]
+    fn fault_flags() {
+        let Ok(Command::Run(c)) = parse(&[]) else {
+            panic!("empty args rejected")
+        };
+        assert!(!c.refuse_listings);
+        assert_eq!(
+            (
+                c.background_fail_rate,
+                c.background_delete_rate,
+                c.background_seed
+            ),
+            (0.0, 0.0, 0)
+        );
+        let Ok(Command::Run(c)) = parse(&[
+            "--background-fail-rate",
+            "0.25",
+            "--background-delete-rate=1",
+            "--background-seed",
+            "9",
+            "--background-fail-id",
+            "fl-1,fl-2",
+            "--background-fail-id=fl-3",
+            "--background-delete-id",
+            " fl-4 ",
+            "--refuse-listings",
+        ]) else {
+            panic!("valid fault args rejected")
+        };
+        assert_eq!(c.background_fail_rate, 0.25);
+        assert_eq!(c.background_delete_rate, 1.0);
+        assert_eq!(c.background_seed, 9);
+        assert_eq!(c.background_fail_ids, ["fl-1", "fl-2", "fl-3"]);
+        assert_eq!(c.background_delete_ids, ["fl-4"]);
+        assert!(c.refuse_listings);
+        let Ok(Command::Run(c)) = parse(&["--refuse-listings", "--refuse-listings=false"]) else {
+            panic!("--refuse-listings=false rejected")
+        };
+        assert!(!c.refuse_listings);
+        for args in [
+            &["--background-fail-rate", "1.5"][..],
+            &["--background-delete-rate", "-0.1"],
+            &["--background-seed", "x"],
+            &["--background-fail-id", ","],
+            &["--refuse-listings=yes"],
+            &["--refuse-listings", "true"],
         ] {
             assert!(parse(args).is_err(), "{args:?} accepted");
         }

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use super::EmulatorError;
 use super::api::{self, ApiError, Format, Reply, State};
 use super::config::EmulatorConfig;
-use super::faults::FailNext;
+use super::faults::FaultUpdate;
 use super::params::{decode_component, decode_form};
 use super::store::{CREATION_TIME_FORMAT, Store, load_seed};
 
@@ -225,8 +225,9 @@ fn request_params(
 }
 
 async fn api_request(app: &App, req: Request) -> Response {
-    if !app.config.latency.is_zero() {
-        tokio::time::sleep(app.config.latency).await;
+    let latency = lock(&app.state).faults.latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
     }
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
@@ -397,33 +398,27 @@ async fn controls(app: &App, req: Request) -> Response {
             _ => not_allowed(),
         },
         "/faults" => match method {
-            Method::GET => {
-                let st = lock(&app.state);
-                json_response(
-                    200,
-                    &st.faults
-                        .fail_next
-                        .as_ref()
-                        .map(FailNext::to_json)
-                        .unwrap_or(Value::Null),
-                )
-            }
+            Method::GET => json_response(200, &lock(&app.state).faults.to_json()),
+            // Fields not given keep their value; the answer is every setting, as GET shows.
             Method::POST => {
                 let body = match json_body(req).await {
                     Ok(b) => b,
                     Err(resp) => return resp,
                 };
-                match FailNext::from_json(&body) {
-                    Ok(rule) => {
-                        let shown = rule.to_json();
-                        lock(&app.state).faults.fail_next = (rule.remaining > 0).then_some(rule);
-                        json_response(200, &shown)
+                match FaultUpdate::from_json(&body) {
+                    Ok(update) => {
+                        let mut st = lock(&app.state);
+                        st.faults.apply(update, Instant::now());
+                        tracing::info!(faults = %st.faults.to_json(), "faults changed");
+                        json_response(200, &st.faults.to_json())
                     }
                     Err(e) => control_error(400, e),
                 }
             }
+            // Every fault off (seeds kept).
             Method::DELETE => {
-                lock(&app.state).faults.fail_next = None;
+                lock(&app.state).faults.clear();
+                tracing::info!("faults cleared");
                 no_content()
             }
             _ => not_allowed(),

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value};
 
 use super::EmulatorError;
+use super::faults::Fate;
 use super::regions::is_known_region;
 
 pub const CREATION_TIME_FORMAT: &[time::format_description::BorrowedFormatItem<'static>] =
@@ -78,7 +79,11 @@ struct Entry {
     /// Every field except `Status`, which lives in `status` so it cannot go stale.
     fields: Map<String, Value>,
     status: Status,
+    /// When a change under way ends, and in which status.
     settles_at: Option<Instant>,
+    settles_to: Status,
+    /// When the flow log is deleted while its change is under way (a background fault).
+    vanishes_at: Option<Instant>,
 }
 
 impl Entry {
@@ -90,15 +95,16 @@ impl Entry {
         self.fields.get(name).and_then(Value::as_str).unwrap_or("")
     }
 
-    fn settle(&mut self, now: Instant) {
+    /// Brings the status up to `now`; false once the flow log has vanished.
+    fn settle(&mut self, now: Instant) -> bool {
+        if self.vanishes_at.is_some_and(|at| at <= now) {
+            return false;
+        }
         if self.settles_at.is_some_and(|at| at <= now) {
             self.settles_at = None;
-            self.status = match self.status {
-                Status::Activating => Status::Active,
-                Status::Deactivating => Status::Inactive,
-                other => other,
-            };
+            self.status = self.settles_to;
         }
+        true
     }
 
     /// Takes every field of `patch`; a status given here never settles by itself.
@@ -111,6 +117,7 @@ impl Entry {
         if let Some(s) = status {
             self.status = s;
             self.settles_at = None;
+            self.vanishes_at = None;
         }
     }
 
@@ -268,6 +275,8 @@ impl Store {
             fields: defaults(id),
             status: Status::Inactive,
             settles_at: None,
+            settles_to: Status::Inactive,
+            vanishes_at: None,
         });
     }
 
@@ -276,9 +285,7 @@ impl Store {
     }
 
     fn settle(&mut self, now: Instant) {
-        for e in &mut self.entries {
-            e.settle(now);
-        }
+        self.entries.retain_mut(|e| e.settle(now));
     }
 
     pub fn all(&mut self, now: Instant) -> Vec<Value> {
@@ -331,6 +338,8 @@ impl Store {
     }
 
     /// ActiveFlowLog (`activate`) or DeactiveFlowLog (`!activate`) on a flow log of `region`.
+    /// `fate` is asked once the change is accepted, never for a refused one: a background fault
+    /// makes it settle back where it started, or deletes the flow log halfway through the delay.
     pub fn toggle(
         &mut self,
         region: &str,
@@ -338,13 +347,15 @@ impl Store {
         activate: bool,
         delay: Duration,
         now: Instant,
+        fate: impl FnOnce() -> Fate,
     ) -> Result<(), Refusal> {
         self.settle(now);
-        let entry = self
+        let index = self
             .entries
-            .iter_mut()
-            .find(|e| e.id() == id && e.str_field("RegionId") == region)
+            .iter()
+            .position(|e| e.id() == id && e.str_field("RegionId") == region)
             .ok_or(Refusal::NotFound)?;
+        let entry = &mut self.entries[index];
         if entry.str_field("ServiceType").eq_ignore_ascii_case("sls") {
             return Err(Refusal::Managed);
         }
@@ -359,12 +370,21 @@ impl Store {
         if entry.status != from {
             return Err(Refusal::WrongStatus(entry.status));
         }
+        let fate = fate();
+        let to = if fate == Fate::Fail { from } else { to };
         if delay.is_zero() {
+            if fate == Fate::Vanish {
+                self.entries.remove(index);
+                return Ok(());
+            }
             entry.status = to;
             entry.settles_at = None;
         } else {
             entry.status = via;
             entry.settles_at = now.checked_add(delay).or(Some(now));
+            entry.settles_to = to;
+            entry.vanishes_at =
+                (fate == Fate::Vanish).then(|| now.checked_add(delay / 2).unwrap_or(now));
         }
         Ok(())
     }
@@ -468,24 +488,150 @@ mod tests {
         let t0 = Instant::now();
         let d = Duration::from_secs(5);
         assert_eq!(
-            s.toggle("cn-beijing", "fl-1", true, d, t0),
+            s.toggle("cn-beijing", "fl-1", true, d, t0, Fate::default),
             Err(Refusal::NotFound)
         );
-        assert_eq!(s.toggle("cn-hangzhou", "fl-1", true, d, t0), Ok(()));
+        assert_eq!(
+            s.toggle("cn-hangzhou", "fl-1", true, d, t0, Fate::default),
+            Ok(())
+        );
         assert_eq!(
             s.get("fl-1", t0).unwrap_or_default()["Status"],
             "Activating"
         );
         assert_eq!(
-            s.toggle("cn-hangzhou", "fl-1", true, d, t0),
+            s.toggle("cn-hangzhou", "fl-1", true, d, t0, Fate::default),
             Err(Refusal::WrongStatus(Status::Activating))
         );
         let t1 = t0 + d;
         assert_eq!(s.get("fl-1", t1).unwrap_or_default()["Status"], "Active");
         assert_eq!(
-            s.toggle("cn-hangzhou", "fl-1", false, Duration::ZERO, t1),
+            s.toggle(
+                "cn-hangzhou",
+                "fl-1",
+                false,
+                Duration::ZERO,
+                t1,
+                Fate::default
+            ),
             Ok(())
         );
         assert_eq!(s.get("fl-1", t1).unwrap_or_default()["Status"], "Inactive");
+    }
+
+    fn status(s: &mut Store, id: &str, at: Instant) -> Option<String> {
+        s.get(id, at)
+            .and_then(|v| v["Status"].as_str().map(str::to_owned))
+    }
+
+    #[test]
+    fn background_failures_settle_back() {
+        let mut s = Store::from_seed(&json!([
+            {"FlowLogId": "fl-1"},
+            {"FlowLogId": "fl-2", "Status": "Active"}
+        ]))
+        .unwrap_or_default();
+        let t0 = Instant::now();
+        let d = Duration::from_secs(2);
+        let hz = "cn-hangzhou";
+        assert_eq!(s.toggle(hz, "fl-1", true, d, t0, || Fate::Fail), Ok(()));
+        assert_eq!(s.toggle(hz, "fl-2", false, d, t0, || Fate::Fail), Ok(()));
+        assert_eq!(status(&mut s, "fl-1", t0).as_deref(), Some("Activating"));
+        assert_eq!(status(&mut s, "fl-2", t0).as_deref(), Some("Deactivating"));
+        let t1 = t0 + d;
+        assert_eq!(status(&mut s, "fl-1", t1).as_deref(), Some("Inactive"));
+        assert_eq!(status(&mut s, "fl-2", t1).as_deref(), Some("Active"));
+        // Nothing pending afterwards: the next change is judged afresh.
+        assert_eq!(s.toggle(hz, "fl-1", true, d, t1, Fate::default), Ok(()));
+        assert_eq!(status(&mut s, "fl-1", t1 + d).as_deref(), Some("Active"));
+        // With no delay the failure is immediate.
+        assert_eq!(
+            s.toggle(hz, "fl-2", false, Duration::ZERO, t1, || Fate::Fail),
+            Ok(())
+        );
+        assert_eq!(status(&mut s, "fl-2", t1).as_deref(), Some("Active"));
+    }
+
+    #[test]
+    fn fate_is_asked_only_for_accepted_changes() {
+        let mut s = Store::from_seed(&json!([{"FlowLogId": "fl-1", "Status": "Active"}]))
+            .unwrap_or_default();
+        let mut asked = 0;
+        let r = s.toggle(
+            "cn-hangzhou",
+            "fl-1",
+            true,
+            Duration::ZERO,
+            Instant::now(),
+            || {
+                asked += 1;
+                Fate::Fail
+            },
+        );
+        assert_eq!(r, Err(Refusal::WrongStatus(Status::Active)));
+        assert_eq!(asked, 0);
+    }
+
+    #[test]
+    fn deletion_mid_wait() {
+        let mut s = Store::from_seed(&json!([
+            {"FlowLogId": "fl-1"},
+            {"FlowLogId": "fl-2"},
+            {"FlowLogId": "fl-3"}
+        ]))
+        .unwrap_or_default();
+        let t0 = Instant::now();
+        let d = Duration::from_secs(2);
+        let hz = "cn-hangzhou";
+        assert_eq!(s.toggle(hz, "fl-1", true, d, t0, || Fate::Vanish), Ok(()));
+        assert_eq!(s.toggle(hz, "fl-2", true, d, t0, Fate::default), Ok(()));
+        let before = t0 + d / 2 - Duration::from_millis(1);
+        assert_eq!(
+            status(&mut s, "fl-1", before).as_deref(),
+            Some("Activating")
+        );
+        let half = t0 + d / 2;
+        assert_eq!(status(&mut s, "fl-1", half), None);
+        assert_eq!(s.all(half).len(), 2);
+        assert_eq!(
+            s.describe(hz, &[("Status", "Activating")], 1, 50, half).0,
+            1
+        );
+        assert_eq!(
+            s.toggle(hz, "fl-1", true, d, half, Fate::default),
+            Err(Refusal::NotFound)
+        );
+        assert_eq!(status(&mut s, "fl-2", t0 + d).as_deref(), Some("Active"));
+        // No delay: gone before the answer.
+        assert_eq!(
+            s.toggle(hz, "fl-3", true, Duration::ZERO, t0, || Fate::Vanish),
+            Ok(())
+        );
+        assert_eq!(status(&mut s, "fl-3", t0), None);
+        // Restored (as a chaos campaign does), it is an ordinary flow log again.
+        let restored = json!([{"FlowLogId": "fl-1", "Status": "Inactive"}]);
+        assert_eq!(s.upsert_many(&restored, t0 + d).ok(), Some((1, 0)));
+        assert_eq!(
+            status(&mut s, "fl-1", t0 + d * 10).as_deref(),
+            Some("Inactive")
+        );
+    }
+
+    #[test]
+    fn a_status_set_by_a_control_cancels_a_pending_deletion() {
+        let mut s = Store::from_seed(&json!([{"FlowLogId": "fl-1"}])).unwrap_or_default();
+        let t0 = Instant::now();
+        let d = Duration::from_secs(2);
+        assert_eq!(
+            s.toggle("cn-hangzhou", "fl-1", true, d, t0, || Fate::Vanish),
+            Ok(())
+        );
+        let mut patch = Map::new();
+        patch.insert("Status".to_owned(), "Activating".into());
+        assert!(s.upsert("fl-1", &patch, t0).is_ok());
+        assert_eq!(
+            status(&mut s, "fl-1", t0 + d * 2).as_deref(),
+            Some("Activating")
+        );
     }
 }
