@@ -9,6 +9,7 @@ mod docs;
 mod emulator;
 mod emulator_sts;
 mod imports;
+mod outcomes;
 mod plugin_cli;
 mod plugin_process;
 mod signer;

@@ -14,38 +14,16 @@ use super::regions::is_known_region;
 pub const CREATION_TIME_FORMAT: &[time::format_description::BorrowedFormatItem<'static>] =
     time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    Active,
-    Activating,
-    Inactive,
-    Deactivating,
-}
+/// The flow log status model is the provider's own (one state machine for both).
+pub use tfprovider::alicloud::FlowLogStatus as Status;
 
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Active => "Active",
-            Status::Activating => "Activating",
-            Status::Inactive => "Inactive",
-            Status::Deactivating => "Deactivating",
-        }
-    }
-
-    fn parse(s: &str) -> Option<Status> {
-        [
-            Status::Active,
-            Status::Activating,
-            Status::Inactive,
-            Status::Deactivating,
-        ]
-        .into_iter()
-        .find(|st| st.as_str() == s)
-    }
+/// A status a seed or control may set: one the API documents.
+fn parse_status(s: &str) -> Option<Status> {
+    Some(Status::parse(s)).filter(Status::is_documented)
 }
 
 /// Why the store refused an operation; `api` turns these into wire error codes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
     NotFound,
     Managed,
@@ -102,7 +80,7 @@ impl Entry {
         }
         if self.settles_at.is_some_and(|at| at <= now) {
             self.settles_at = None;
-            self.status = self.settles_to;
+            self.status = self.settles_to.clone();
         }
         true
     }
@@ -129,7 +107,7 @@ impl Entry {
 
     fn matches(&self, field: &str, want: &str) -> bool {
         match field {
-            "Status" => self.status.as_str() == want,
+            "Status" => self.status == Status::parse(want),
             // VpcId is not a flow-log field in the API; match a seeded VpcId or a VPC-level log.
             "VpcId" => {
                 self.str_field("VpcId") == want
@@ -152,7 +130,7 @@ fn validate(obj: &Map<String, Value>) -> Result<Option<Status>, EmulatorError> {
     let mut status = None;
     for (k, v) in obj {
         match k.as_str() {
-            "Status" => match v.as_str().and_then(Status::parse) {
+            "Status" => match v.as_str().and_then(parse_status) {
                 Some(s) => status = Some(s),
                 None => {
                     return bad(format!(
@@ -362,16 +340,21 @@ impl Store {
         if entry.str_field("BusinessStatus") == "FinancialLocked" {
             return Err(Refusal::FinanciallyLocked);
         }
-        let (from, via, to) = if activate {
-            (Status::Inactive, Status::Activating, Status::Active)
+        let (from, via) = if activate {
+            (Status::Inactive, Status::Activating)
         } else {
-            (Status::Active, Status::Deactivating, Status::Inactive)
+            (Status::Active, Status::Deactivating)
         };
         if entry.status != from {
-            return Err(Refusal::WrongStatus(entry.status));
+            return Err(Refusal::WrongStatus(entry.status.clone()));
         }
         let fate = fate();
-        let to = if fate == Fate::Fail { from } else { to };
+        let to = if fate == Fate::Fail {
+            via.falls_back_to()
+        } else {
+            via.settles_to()
+        }
+        .unwrap_or(from);
         if delay.is_zero() {
             if fate == Fate::Vanish {
                 self.entries.remove(index);
