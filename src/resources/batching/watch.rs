@@ -29,10 +29,10 @@ use crate::resources::flow_logs::FlowLogApi;
 pub(super) const ROUND: Duration = Duration::from_millis(250);
 
 /// Leavers wait at most this long for others to share the listing that confirms them.
-pub(super) const CONFIRM_WITHIN: Duration = Duration::from_secs(1);
+pub(super) const CONFIRM_WITHIN: Duration = Duration::from_secs(2);
 
 /// A listing of where leavers went is made early once it confirms this many per page.
-const CONFIRM_PER_PAGE: u64 = 5;
+const CONFIRM_PER_PAGE: u64 = 10;
 
 /// What a waiter wants.
 #[derive(Clone, Debug)]
