@@ -373,26 +373,10 @@ async fn a_wait_that_is_dropped_leaves_the_watch() {
 async fn converging_many_flow_logs_costs_little_more_than_the_activations() {
     let n = 400;
     let region = Region::new(n, "Inactive", Duration::from_secs(1));
-    let api: Arc<dyn FlowLogApi> = Arc::new(Batched::new(region.clone()));
-    let tasks: Vec<_> = (0..n)
-        .map(|i| {
-            let api = api.clone();
-            tokio::spawn(async move {
-                // Terraform's parallelism spreads the starts.
-                tokio::time::sleep(Duration::from_millis(5 * i as u64)).await;
-                let id = id(i);
-                let t = Target {
-                    region: REGION,
-                    id: &id,
-                };
-                let out = lifecycle::converge(api.as_ref(), &t, Goal::Active, &opts()).await;
-                assert!(out.result.is_ok(), "{id}");
-                assert_eq!(out.last_seen.unwrap().status, FlowLogStatus::Active);
-            })
-        })
-        .collect();
-    for t in tasks {
-        t.await.unwrap();
+    let outs = converge_all(Arc::new(Batched::new(region.clone())), n, Goal::Active).await;
+    for (i, out) in outs.into_iter().enumerate() {
+        assert!(out.result.is_ok(), "{}", id(i));
+        assert_eq!(out.last_seen.unwrap().status, FlowLogStatus::Active);
     }
     assert_eq!(region.activates.load(Ordering::SeqCst), n as u64);
     let per = region.calls() as f64 / n as f64;
@@ -434,7 +418,8 @@ async fn waits_that_ended_before_the_round_cost_listings_not_a_describe_each() {
     assert!(pages <= 8, "{pages} pages");
 }
 
-/// Runs `converge` for flow logs `0..n`, started 5 ms apart as Terraform's parallelism would.
+/// Runs `converge` for flow logs `0..n`, started 5 ms apart as Terraform's parallelism would
+/// spread them.
 async fn converge_all(api: Arc<dyn FlowLogApi>, n: usize, goal: Goal) -> Vec<lifecycle::Outcome> {
     let tasks: Vec<_> = (0..n)
         .map(|i| {

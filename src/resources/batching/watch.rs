@@ -88,19 +88,14 @@ pub(super) struct Watch {
     state: Mutex<State>,
 }
 
-/// Lists `req` for `waiters`: the call may run until the latest of their deadlines, and is
-/// given up (`None`) as soon as none of them is waiting any more.
-async fn list_for(
-    api: &dyn FlowLogApi,
-    req: &DescribeFlowLogsRequest,
-    waiters: &mut [Waiter],
-) -> Option<Result<Vec<FlowLog>, Error>> {
-    let opts = CallOptions::latest(waiters.iter().map(|w| &w.opts));
-    let all_gone = join_all(waiters.iter_mut().map(|w| w.reply.closed()));
-    tokio::select! {
-        r = api.list(req, &opts) => Some(r),
-        _ = all_gone => None,
-    }
+/// What a listing made for waiters gave.
+enum Listed {
+    /// The flow logs in the listed status, by ID, and the listing's price in pages.
+    Found(HashMap<String, FlowLog>, u64),
+    /// It failed: each waiter gets its own answer instead.
+    Failed,
+    /// Nobody waits for it any more.
+    Abandoned,
 }
 
 impl Watch {
@@ -119,6 +114,42 @@ impl Watch {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Lists the region's flow logs in `status` for `waiters`: the call may run until the
+    /// latest of their deadlines, and is given up as soon as none of them is waiting any more.
+    async fn list(
+        &self,
+        api: &dyn FlowLogApi,
+        status: &FlowLogStatus,
+        waiters: &mut [Waiter],
+    ) -> Listed {
+        let req = DescribeFlowLogsRequest {
+            region_id: self.region.clone(),
+            status: Some(status.clone()),
+            ..Default::default()
+        };
+        let opts = CallOptions::latest(waiters.iter().map(|w| &w.opts));
+        let all_gone = join_all(waiters.iter_mut().map(|w| w.reply.closed()));
+        let listed = tokio::select! {
+            r = api.list(&req, &opts) => r,
+            _ = all_gone => return Listed::Abandoned,
+        };
+        match listed {
+            Ok(listed) => {
+                let pages = pages_for(listed.len() as u64);
+                let by_id = listed
+                    .into_iter()
+                    .filter(|f| f.status == *status)
+                    .map(|f| (f.flow_log_id.clone(), f))
+                    .collect();
+                Listed::Found(by_id, pages)
+            }
+            Err(e) => {
+                self.listings.refused_by(&e);
+                Listed::Failed
+            }
+        }
     }
 
     /// Joins the next round; answers within the options' deadline and cancellation (dropping
@@ -223,34 +254,23 @@ impl Watch {
         if batch.len() as u64 <= pages || !self.listings.allowed() {
             return (self.describe_each(api, batch).await, Vec::new());
         }
-        let req = DescribeFlowLogsRequest {
-            region_id: self.region.clone(),
-            status: Some(self.status.clone()),
-            ..Default::default()
-        };
-        let listed = match list_for(api, &req, &mut batch).await {
-            None => return (Vec::new(), Vec::new()),
-            Some(Ok(listed)) => listed,
-            Some(Err(e)) => {
-                // Each waiter then gets its own answer, or its own error.
-                self.listings.refused_by(&e);
-                return (self.describe_each(api, batch).await, Vec::new());
+        let listed = match self.list(api, &self.status, &mut batch).await {
+            Listed::Found(listed, pages) => {
+                self.lock().pages = pages;
+                listed
             }
+            // Each waiter then gets its own answer, or its own error.
+            Listed::Failed => return (self.describe_each(api, batch).await, Vec::new()),
+            Listed::Abandoned => return (Vec::new(), Vec::new()),
         };
-        self.lock().pages = pages_for(listed.len() as u64);
-        let listed: HashMap<&str, &FlowLog> = listed
-            .iter()
-            .filter(|f| f.status == self.status)
-            .map(|f| (f.flow_log_id.as_str(), f))
-            .collect();
         let mut keep = Vec::new();
         let mut leavers = Vec::new();
         let mut describe = Vec::new();
         for mut w in batch {
-            match (listed.get(w.id.as_str()), w.looking, w.last.is_some()) {
-                (Some(fl), true, _) => w.answer(Ok(Some((*fl).clone()))),
+            match (listed.get(&w.id), w.looking, w.last.is_some()) {
+                (Some(fl), true, _) => w.answer(Ok(Some(fl.clone()))),
                 (Some(fl), false, _) => {
-                    w.last = Some((*fl).clone());
+                    w.last = Some(fl.clone());
                     keep.push(w);
                 }
                 // Seen in the status before and not listed now: it left; where to is confirmed.
@@ -302,29 +322,18 @@ impl Watch {
         if leavers.len() as u64 <= settled_pages || !self.listings.allowed() {
             return leavers;
         }
-        let req = DescribeFlowLogsRequest {
-            region_id: self.region.clone(),
-            status: Some(settled.clone()),
-            ..Default::default()
-        };
-        let listed = match list_for(api, &req, &mut leavers).await {
-            None => return Vec::new(),
-            Some(Ok(listed)) => listed,
-            Some(Err(e)) => {
-                self.listings.refused_by(&e);
-                return leavers;
+        let listed = match self.list(api, &settled, &mut leavers).await {
+            Listed::Found(listed, pages) => {
+                self.lock().settled_pages = pages;
+                listed
             }
+            Listed::Failed => return leavers,
+            Listed::Abandoned => return Vec::new(),
         };
-        self.lock().settled_pages = pages_for(listed.len() as u64);
-        let listed: HashMap<&str, &FlowLog> = listed
-            .iter()
-            .filter(|f| f.status == settled)
-            .map(|f| (f.flow_log_id.as_str(), f))
-            .collect();
         let mut rest = Vec::new();
         for w in leavers {
-            match listed.get(w.id.as_str()) {
-                Some(fl) => w.answer(Ok(Some((*fl).clone()))),
+            match listed.get(&w.id) {
+                Some(fl) => w.answer(Ok(Some(fl.clone()))),
                 None => rest.push(w),
             }
         }
