@@ -28,6 +28,12 @@ use crate::resources::flow_logs::FlowLogApi;
 /// round of an idle watch is immediate.
 pub(super) const ROUND: Duration = Duration::from_millis(250);
 
+/// Rounds come this often while more flow logs than a page holds are on their way or waiting
+/// to be confirmed: leavers wait up to [`CONFIRM_WITHIN`] to be confirmed anyway, so looking
+/// more often would cost calls, not time. (With fewer, an operation's latency is what counts:
+/// Terraform's parallelism waits for it.)
+pub(super) const BUSY_ROUND: Duration = Duration::from_millis(500);
+
 /// Leavers wait at most this long for others to share the listing that confirms them.
 pub(super) const CONFIRM_WITHIN: Duration = Duration::from_secs(2);
 
@@ -79,6 +85,9 @@ struct State {
     /// The price of listing the status the watched one settles to, from the last such listing.
     settled_pages: u64,
     last_round: Option<Instant>,
+    /// The last round had more flow logs on their way or waiting to be confirmed than a page
+    /// holds.
+    busy: bool,
 }
 
 pub(super) struct Watch {
@@ -205,7 +214,11 @@ impl Watch {
 
     async fn rounds(self: Arc<Self>, api: Arc<dyn FlowLogApi>) {
         loop {
-            let due = self.lock().last_round.map(|t| t + ROUND);
+            let due = {
+                let st = self.lock();
+                let every = if st.busy { BUSY_ROUND } else { ROUND };
+                st.last_round.map(|t| t + every)
+            };
             if let Some(due) = due {
                 tokio::time::sleep_until(due).await;
             }
@@ -219,6 +232,8 @@ impl Watch {
                 }
                 st.last_round = Some(Instant::now());
                 st.in_round = st.waiters.len();
+                st.busy = (st.waiters.len() + st.leavers.len()) as u64
+                    > u64::from(crate::alicloud::vpc::MAX_PAGE_SIZE);
                 (
                     std::mem::take(&mut st.waiters),
                     std::mem::take(&mut st.leavers),
