@@ -163,6 +163,7 @@ fn settings(config: &Value, terraform_version: &str) -> Settings {
         sts_endpoint: single_block(config, "endpoints")
             .and_then(|b| known_str(b, "sts"))
             .map(str::to_owned),
+        sign_version: None,
         assume_role: single_block(config, "assume_role").map(|b| {
             let t = |name: &str| known_str(b, name).map(str::to_owned);
             AssumeRoleSettings {
