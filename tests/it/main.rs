@@ -8,6 +8,7 @@ mod dist;
 mod docs;
 mod emulator;
 mod emulator_sts;
+mod emulator_v3;
 mod imports;
 mod outcomes;
 mod plugin_cli;
