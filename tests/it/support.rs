@@ -305,6 +305,16 @@ impl Emulator {
         r.json().as_array().cloned().unwrap_or_default()
     }
 
+    /// Every API request so far carried signature `name` (`v1`, `v3`), and there was one.
+    #[track_caller]
+    pub fn assert_signed_with(&self, name: &str) {
+        let log = self.requests();
+        assert!(!log.is_empty(), "no API request reached the emulator");
+        for r in &log {
+            assert_eq!(r["signature"], name, "{r}");
+        }
+    }
+
     pub fn clear_requests(&self) {
         let r = self.control("DELETE", "/requests", None);
         assert_eq!(r.status, 204, "{}", r.body);
