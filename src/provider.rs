@@ -83,6 +83,20 @@ fn provider_schema() -> Schema {
                     },
                 },
                 NestedBlock {
+                    name: "sign_version",
+                    nesting: Nesting::List,
+                    min_items: 0,
+                    max_items: 1,
+                    block: Block {
+                        description: "Signature versions of API calls, per product, as in the official provider's block of the same name.".into(),
+                        attributes: vec![s(
+                            "vpc",
+                            "Signature of this provider's API calls: VPC, and the STS calls that get its credentials. `v1` (HMAC-SHA1, the default) or `v3` (`ACS3-HMAC-SHA256`). Also `ALICLOUD_SIGN_VERSION_VPC`.",
+                        )],
+                        blocks: Vec::new(),
+                    },
+                },
+                NestedBlock {
                     name: "assume_role",
                     nesting: Nesting::List,
                     min_items: 0,
@@ -162,6 +176,9 @@ fn settings(config: &Value, terraform_version: &str) -> Settings {
             .map(str::to_owned),
         sts_endpoint: single_block(config, "endpoints")
             .and_then(|b| known_str(b, "sts"))
+            .map(str::to_owned),
+        sign_version: single_block(config, "sign_version")
+            .and_then(|b| known_str(b, "vpc"))
             .map(str::to_owned),
         assume_role: single_block(config, "assume_role").map(|b| {
             let t = |name: &str| known_str(b, name).map(str::to_owned);
@@ -325,6 +342,24 @@ impl Provider for AlicloudProvider {
                             format!("{value:?}: {reason}."),
                         );
                     }
+                }
+            }
+        }
+        if let Some(Value::List(items)) = config.get("sign_version") {
+            for (i, block) in items.iter().enumerate() {
+                if let Some(value) = known_str(block, "vpc")
+                    && crate::alicloud::sign::by_name(value).is_none()
+                {
+                    diags.attr_error(
+                        AttrPath::attr("sign_version")
+                            .then_index(i as i64)
+                            .then_attr("vpc"),
+                        "Invalid signature version",
+                        format!(
+                            "{}.",
+                            crate::alicloud::rpc::bad_sign_version("sign_version.vpc", value)
+                        ),
+                    );
                 }
             }
         }

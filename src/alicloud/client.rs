@@ -105,6 +105,7 @@ mod tests {
     use crate::alicloud::rpc::retry::{BACKOFF_CAP, backoff_ceiling, backoff_delay};
     use crate::alicloud::secret::Secret;
     use crate::alicloud::sign::v1 as signer;
+    use crate::alicloud::sign::v3;
     use crate::alicloud::test_server::{Reply, Request, TestServer};
     use crate::alicloud::vpc::DescribeFlowLogsRequest;
     use crate::alicloud::vpc::FlowLogStatus;
@@ -208,6 +209,115 @@ mod tests {
         );
         assert_eq!(form["Signature"], expected);
         assert!(!req.body.contains("test-secret-key"));
+    }
+
+    #[tokio::test]
+    async fn a_v3_signed_request_has_every_header_and_a_form_body() {
+        let server = TestServer::start(|_, _| Reply::json(200, OK)).await;
+        let s = Settings {
+            security_token: Some(Secret::new("sts-token-value")),
+            sign_version: Some("v3".into()),
+            ..settings(&server.url)
+        };
+        let c = client(s);
+        c.active_flow_log("cn-hangzhou", "fl-123", &opts())
+            .await
+            .unwrap();
+        let reqs = server.requests();
+        let req = &reqs[0];
+        assert_eq!((req.method.as_str(), req.target.as_str()), ("POST", "/"));
+        let form = req.form();
+        for (k, v) in [
+            ("Format", "JSON"),
+            ("RegionId", "cn-hangzhou"),
+            ("FlowLogId", "fl-123"),
+        ] {
+            assert_eq!(form.get(k).map(String::as_str), Some(v), "{k}");
+        }
+        // No v1 field anywhere: the action, key and signature are headers.
+        for k in [
+            "Action",
+            "AccessKeyId",
+            "Signature",
+            "SecurityToken",
+            "Timestamp",
+        ] {
+            assert!(!form.contains_key(k), "{k} in {form:?}");
+        }
+        let h = |n: &str| req.header(n).unwrap_or_default().to_owned();
+        assert_eq!(h("x-acs-action"), "ActiveFlowLog");
+        assert_eq!(h("x-acs-version"), "2016-04-28");
+        assert_eq!(h("x-acs-security-token"), "sts-token-value");
+        assert_eq!(h("x-acs-content-sha256"), v3::hash_hex(req.body.as_bytes()));
+        assert!(uuid::Uuid::parse_str(&h("x-acs-signature-nonce")).is_ok());
+        assert!(
+            time::PrimitiveDateTime::parse(
+                &h("x-acs-date"),
+                time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z")
+            )
+            .is_ok()
+        );
+        // The Authorization the server computes from what it received is the one sent.
+        let auth = h("authorization");
+        let names = auth
+            .split("SignedHeaders=")
+            .nth(1)
+            .and_then(|r| r.split(',').next())
+            .unwrap_or_default()
+            .to_owned();
+        assert_eq!(
+            names,
+            "content-type;host;x-acs-action;x-acs-content-sha256;x-acs-date;x-acs-security-token;x-acs-signature-nonce;x-acs-version"
+        );
+        let values: Vec<(String, String)> =
+            names.split(';').map(|n| (n.to_owned(), h(n))).collect();
+        let headers: Vec<(&str, &str)> = values
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let payload = h("x-acs-content-sha256");
+        let expected = v3::authorization(
+            &v3::Request {
+                method: "POST",
+                path: "/",
+                query: &[],
+                headers: &headers,
+                payload_hash: &payload,
+            },
+            "test-ak",
+            "test-secret-key",
+        );
+        assert_eq!(auth, expected);
+        assert!(!req.body.contains("test-secret-key") && !auth.contains("test-secret-key"));
+    }
+
+    #[test]
+    fn the_signature_comes_from_the_block_then_the_environment() {
+        let with = |block: Option<&str>, var: Option<&str>| {
+            let s = Settings {
+                sign_version: block.map(str::to_owned),
+                ..settings("http://127.0.0.1:1")
+            };
+            let vars: Vec<(&str, &str)> = var
+                .map(|v| ("ALICLOUD_SIGN_VERSION_VPC", v))
+                .into_iter()
+                .collect();
+            Client::new(s, env(&vars)).map(|c| c.transport().scheme().name)
+        };
+        assert_eq!(with(None, None).unwrap(), "v1");
+        assert_eq!(with(None, Some("v3")).unwrap(), "v3");
+        assert_eq!(with(Some("V1"), Some("v3")).unwrap(), "v1");
+        assert_eq!(with(Some("v3"), None).unwrap(), "v3");
+        let err = with(None, Some("v2")).unwrap_err().to_string();
+        assert!(
+            err.contains("ALICLOUD_SIGN_VERSION_VPC") && err.contains("\"V2\""),
+            "{err}"
+        );
+        let err = with(Some("ACS3"), None).unwrap_err().to_string();
+        assert!(
+            err.contains("sign_version.vpc must be \"v1\" or \"v3\""),
+            "{err}"
+        );
     }
 
     fn nth_then_ok(

@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::Deserialize;
 
-use super::sign::v1::percent_encode;
+use super::sign::percent_encode;
 
 /// What a secret prints as, everywhere.
 pub const REDACTED: &str = "** redacted **";

@@ -70,6 +70,9 @@ pub struct Settings {
     pub credentials_uri: Option<String>,
     /// `endpoints { sts = ... }`: a host, `host:port`, or a full URL.
     pub sts_endpoint: Option<String>,
+    /// `sign_version { vpc = ... }`: the signature of every call (VPC and STS), `v1` or
+    /// `v3`; unset, `ALICLOUD_SIGN_VERSION_VPC` decides, else v1.
+    pub sign_version: Option<String>,
 }
 
 /// The `assume_role` block as written; unset values fall back to variables, then defaults.
@@ -135,6 +138,7 @@ impl Default for Settings {
             assume_role_with_oidc: None,
             credentials_uri: None,
             sts_endpoint: None,
+            sign_version: None,
         }
     }
 }
@@ -163,6 +167,7 @@ impl fmt::Debug for Settings {
             .field("assume_role_with_oidc", &self.assume_role_with_oidc)
             .field("credentials_uri", &self.credentials_uri)
             .field("sts_endpoint", &self.sts_endpoint)
+            .field("sign_version", &self.sign_version)
             .finish()
     }
 }

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::support::Emulator;
-use crate::tf::{Tf, header};
+use crate::tf::{Sign, Tf, header};
 
 const FL: &str = "fl-m5e8vhz2t21sel1nq0000";
 
@@ -19,9 +19,16 @@ fn flow_log(id: &str, status: &str) -> Value {
 }
 
 fn provider_block(emu: &Emulator) -> String {
+    signed_provider_block(emu, Sign::Default)
+}
+
+fn signed_provider_block(emu: &Emulator, sign: Sign) -> String {
     format!(
-        "provider \"alicloud\" {{\n  region     = \"cn-hangzhou\"\n  access_key = \"{}\"\n  secret_key = \"{}\"\n  protocol   = \"HTTP\"\n  endpoints {{\n    vpc = \"{}\"\n  }}\n}}\n",
-        emu.access_key_id, emu.access_key_secret, emu.base_url
+        "provider \"alicloud\" {{\n  region     = \"cn-hangzhou\"\n  access_key = \"{}\"\n  secret_key = \"{}\"\n  protocol   = \"HTTP\"\n  endpoints {{\n    vpc = \"{}\"\n  }}\n{}}}\n",
+        emu.access_key_id,
+        emu.access_key_secret,
+        emu.base_url,
+        sign.block()
     )
 }
 
@@ -33,7 +40,18 @@ fn resource(name: &str, id: &str, extra: &str) -> String {
 
 /// A workspace whose provider talks to `emu`.
 fn workspace(emu: &Emulator, body: &str) -> Tf {
-    Tf::new(&format!("{}\n{}\n{body}", header(), provider_block(emu)))
+    signed_workspace(emu, body, Sign::Default)
+}
+
+/// The same, signing as `sign` says.
+fn signed_workspace(emu: &Emulator, body: &str, sign: Sign) -> Tf {
+    let mut tf = Tf::new(&format!(
+        "{}\n{}\n{body}",
+        header(),
+        signed_provider_block(emu, sign)
+    ));
+    sign.apply(&mut tf);
+    tf
 }
 
 fn status(emu: &Emulator, id: &str) -> String {
@@ -69,11 +87,16 @@ fn plan_exit(tf: &Tf) -> crate::tf::Run {
 
 #[test]
 fn create_then_no_diff_then_drift_repaired_in_place_then_destroy() {
+    create_drift_repair_destroy(Sign::Default).assert_signed_with("v1");
+}
+
+/// Create, an empty plan, drift repaired in place, destroy; the emulator, for its log.
+pub(crate) fn create_drift_repair_destroy(sign: Sign) -> Emulator {
     let emu = Emulator::start(
         &json!([flow_log(FL, "Inactive")]),
         &["--activation-delay", "300ms"],
     );
-    let tf = workspace(&emu, &resource("this", FL, ""));
+    let tf = signed_workspace(&emu, &resource("this", FL, ""), sign);
 
     apply(&tf).assert_ok();
     assert_eq!(status(&emu, FL), "Active");
@@ -115,6 +138,7 @@ fn create_then_no_diff_then_drift_repaired_in_place_then_destroy() {
     tf.run(&["destroy", "-auto-approve", "-input=false", "-no-color"])
         .assert_ok();
     assert_eq!(status(&emu, FL), "Inactive");
+    emu
 }
 
 #[test]
@@ -148,6 +172,11 @@ fn deleted_outside_terraform_is_planned_for_creation() {
 
 #[test]
 fn import_by_id_and_by_region_and_id_never_activates() {
+    import_never_activates(Sign::Default).assert_signed_with("v1");
+}
+
+/// Imports by `ID` and by `region:ID`, which never activate; the emulator, for its log.
+pub(crate) fn import_never_activates(sign: Sign) -> Emulator {
     let emu = Emulator::start(
         &json!([flow_log(FL, "Inactive"), {"FlowLogId": "fl-shanghai01", "RegionId": "cn-shanghai", "Status": "Active"}]),
         &["--activation-delay", "0"],
@@ -157,7 +186,7 @@ fn import_by_id_and_by_region_and_id_never_activates() {
         resource("a", FL, ""),
         resource("b", "fl-shanghai01", "  region_id = \"cn-shanghai\"\n")
     );
-    let tf = workspace(&emu, &body);
+    let tf = signed_workspace(&emu, &body, sign);
     tf.run(&[
         "import",
         "-no-color",
@@ -205,6 +234,7 @@ fn import_by_id_and_by_region_and_id_never_activates() {
     ]);
     bad.assert_failed();
     assert!(bad.all().contains("Invalid import ID"), "{}", bad.all());
+    emu
 }
 
 #[test]
@@ -275,15 +305,22 @@ fn log_service_flow_log_is_refused_with_an_explanation() {
 
 #[test]
 fn wrong_secret_shows_the_api_error_without_the_secret() {
+    wrong_secret_refused(Sign::Default).assert_signed_with("v1");
+}
+
+/// A wrong secret: the API's error and RequestId, never the secret, no retry.
+pub(crate) fn wrong_secret_refused(sign: Sign) -> Emulator {
     let emu = Emulator::start(&json!([flow_log(FL, "Inactive")]), &[]);
     let hcl = format!(
-        "{}\nprovider \"alicloud\" {{\n  region     = \"cn-hangzhou\"\n  access_key = \"{}\"\n  secret_key = \"not-the-secret-9f2c\"\n  protocol   = \"HTTP\"\n  endpoints {{\n    vpc = \"{}\"\n  }}\n}}\n{}",
+        "{}\nprovider \"alicloud\" {{\n  region     = \"cn-hangzhou\"\n  access_key = \"{}\"\n  secret_key = \"not-the-secret-9f2c\"\n  protocol   = \"HTTP\"\n  endpoints {{\n    vpc = \"{}\"\n  }}\n{}}}\n{}",
         header(),
         emu.access_key_id,
         emu.base_url,
+        sign.block(),
         resource("this", FL, "")
     );
-    let tf = Tf::new(&hcl);
+    let mut tf = Tf::new(&hcl);
+    sign.apply(&mut tf);
     let r = apply(&tf);
     r.assert_failed();
     let out = r.all();
@@ -295,6 +332,7 @@ fn wrong_secret_shows_the_api_error_without_the_secret() {
     );
     // Never retried: one describe, refused.
     assert_eq!(actions(&emu, "DescribeFlowLogs"), 1);
+    emu
 }
 
 #[test]

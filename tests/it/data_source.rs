@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::support::Emulator;
-use crate::tf::{Run, Tf, header};
+use crate::tf::{Run, Sign, Tf, header};
 
 #[allow(clippy::too_many_arguments)]
 fn fl(
@@ -79,19 +79,32 @@ fn seed() -> Value {
 }
 
 fn provider_block(emu: &Emulator, region: Option<&str>) -> String {
+    signed_provider_block(emu, region, Sign::Default)
+}
+
+fn signed_provider_block(emu: &Emulator, region: Option<&str>, sign: Sign) -> String {
     let region = region.map_or(String::new(), |r| format!("  region     = \"{r}\"\n"));
     format!(
-        "provider \"alicloud\" {{\n{region}  access_key = \"{}\"\n  secret_key = \"{}\"\n  protocol   = \"HTTP\"\n  endpoints {{\n    vpc = \"{}\"\n  }}\n}}\n",
-        emu.access_key_id, emu.access_key_secret, emu.base_url
+        "provider \"alicloud\" {{\n{region}  access_key = \"{}\"\n  secret_key = \"{}\"\n  protocol   = \"HTTP\"\n  endpoints {{\n    vpc = \"{}\"\n  }}\n{}}}\n",
+        emu.access_key_id,
+        emu.access_key_secret,
+        emu.base_url,
+        sign.block()
     )
 }
 
 fn workspace(emu: &Emulator, body: &str) -> Tf {
-    Tf::new(&format!(
+    signed_workspace(emu, body, Sign::Default)
+}
+
+fn signed_workspace(emu: &Emulator, body: &str, sign: Sign) -> Tf {
+    let mut tf = Tf::new(&format!(
         "{}\n{}\n{body}",
         header(),
-        provider_block(emu, Some("cn-hangzhou"))
-    ))
+        signed_provider_block(emu, Some("cn-hangzhou"), sign)
+    ));
+    sign.apply(&mut tf);
+    tf
 }
 
 /// A data source with `args`, and an output of its `ids`.
@@ -146,16 +159,22 @@ pub fn bulk(n: usize, region: &str) -> Value {
 
 #[test]
 fn pages_of_50_more_than_50_flow_logs() {
+    pages_of_50(Sign::Default).assert_signed_with("v1");
+}
+
+/// 123 flow logs read in 3 pages of 50, sorted, names aligned; the emulator, for its log.
+pub(crate) fn pages_of_50(sign: Sign) -> Emulator {
     let emu = Emulator::start(&json!([]), &[]);
     let n = 123;
     emu.upsert_many(&bulk(n, "cn-hangzhou"));
     emu.clear_stats();
-    let tf = workspace(
+    let tf = signed_workspace(
         &emu,
         &format!(
             "{}output \"names\" {{\n  value = data.alicloud_vpc_flow_logs.all.names\n}}\n",
             data("all", "")
         ),
+        sign,
     );
     apply(&tf).assert_ok();
     // Every page is asked for once, at the API's largest page size: ceil(123 / 50) = 3.
@@ -179,6 +198,7 @@ fn pages_of_50_more_than_50_flow_logs() {
     sorted.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
     assert_eq!(ids, &sorted, "sorted by ID");
     assert_eq!(out["names"][122], "bulk-122", "names aligned with ids");
+    emu
 }
 
 #[test]

@@ -204,3 +204,35 @@ fn bad_endpoint_points_at_the_attribute() {
         "no source line: {out}"
     );
 }
+
+#[test]
+fn bad_sign_version_points_at_the_attribute_and_the_variable_is_checked_too() {
+    let tf = Tf::new(&format!(
+        "{}\nprovider \"alicloud\" {{\n  region = \"cn-hangzhou\"\n  sign_version {{\n    vpc = \"v2\"\n  }}\n}}\n{ONE}",
+        header()
+    ));
+    let r = tf.run(&["validate", "-no-color"]);
+    r.assert_failed();
+    let out = r.all();
+    assert!(
+        out.contains("Invalid signature version") && out.contains("\"v1\" or \"v3\""),
+        "{out}"
+    );
+    assert!(out.contains("vpc = \"v2\""), "no source line: {out}");
+    // The variable is read when the provider is configured: a bad value fails the plan.
+    let mut tf = Tf::new(&format!(
+        "{}\nprovider \"alicloud\" {{\n  region = \"cn-hangzhou\"\n}}\n{ONE}",
+        header()
+    ));
+    tf.set_env("ALICLOUD_SIGN_VERSION_VPC", "acs3");
+    let r = tf.run(&["plan", "-no-color", "-input=false"]);
+    r.assert_failed();
+    let out = r.all();
+    assert!(
+        out.contains("ALICLOUD_SIGN_VERSION_VPC") && out.contains("not \"acs3\""),
+        "{out}"
+    );
+    // A good one plans.
+    tf.set_env("ALICLOUD_SIGN_VERSION_VPC", "v3");
+    tf.run(&["plan", "-no-color", "-input=false"]).assert_ok();
+}

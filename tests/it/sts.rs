@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 
 use crate::support::Emulator;
-use crate::tf::{Run, Tf, header};
+use crate::tf::{Run, Sign, Tf, header};
 
 const FL: &str = "fl-sts00000000000000000001";
 const ROLE: &str = "acs:ram::1234567890123456:role/ci-deployer";
@@ -69,28 +69,37 @@ fn status(emu: &Emulator) -> String {
         .to_owned()
 }
 
-/// VPC requests the emulator received, with the AccessKeyId each was signed with.
+/// VPC requests the emulator received, with the AccessKeyId each was signed with (whatever
+/// the signature).
 fn vpc_key_ids(emu: &Emulator) -> Vec<String> {
     emu.requests()
         .iter()
         .filter(|r| r["action"] != "AssumeRole" && r["action"] != "AssumeRoleWithOIDC")
-        .filter_map(|r| r["params"]["AccessKeyId"].as_str().map(str::to_owned))
+        .filter_map(|r| r["access_key_id"].as_str().map(str::to_owned))
         .collect()
 }
 
 #[test]
 fn assume_role_block_signs_vpc_calls_with_the_role() {
+    assume_role_block(Sign::Default).assert_signed_with("v1");
+}
+
+/// `assume_role` with keys: STS is called with them, VPC with the role's temporary key and
+/// token; the emulator, for its log.
+pub(crate) fn assume_role_block(sign: Sign) -> Emulator {
     let emu = Emulator::start(
         &seed(),
         &["--activation-delay", "0", "--sts-role-arn", ROLE],
     );
-    let tf = workspace(
+    let mut tf = workspace(
         &emu,
         &format!(
-            "{}  assume_role {{\n    role_arn = \"{ROLE}\"\n  }}\n",
-            keys(&emu)
+            "{}{}  assume_role {{\n    role_arn = \"{ROLE}\"\n  }}\n",
+            keys(&emu),
+            sign.block()
         ),
     );
+    sign.apply(&mut tf);
     apply(&tf).assert_ok();
     assert_eq!(status(&emu), "Active");
     assert!(calls(&emu, "AssumeRole") >= 1);
@@ -99,6 +108,7 @@ fn assume_role_block_signs_vpc_calls_with_the_role() {
         !ids.is_empty() && ids.iter().all(|k| k.starts_with("STS.")),
         "{ids:?}"
     );
+    emu
 }
 
 #[test]
@@ -329,6 +339,12 @@ fn validate_names_the_attribute_and_calls_nothing() {
 
 #[test]
 fn secrets_never_in_trace_logs_or_state() {
+    oidc_then_role_secrets_kept_out(Sign::Default).assert_signed_with("v1");
+}
+
+/// `assume_role_with_oidc` (anonymous) then `assume_role` on top, at trace level: no token,
+/// key secret or security token in the output or the state; the emulator, for its log.
+pub(crate) fn oidc_then_role_secrets_kept_out(sign: Sign) -> Emulator {
     let emu = Emulator::start(
         &seed(),
         &["--activation-delay", "0", "--sts-oidc-token", OIDC_TOKEN],
@@ -337,9 +353,11 @@ fn secrets_never_in_trace_logs_or_state() {
     let mut tf = workspace(
         &emu,
         &format!(
-            "  assume_role_with_oidc {{\n    oidc_provider_arn = \"{PROVIDER}\"\n    role_arn = \"{ROLE}\"\n    oidc_token = \"{OIDC_TOKEN}\"\n  }}\n  assume_role {{\n    role_arn = \"acs:ram::1234567890123456:role/second\"\n  }}\n"
+            "  assume_role_with_oidc {{\n    oidc_provider_arn = \"{PROVIDER}\"\n    role_arn = \"{ROLE}\"\n    oidc_token = \"{OIDC_TOKEN}\"\n  }}\n  assume_role {{\n    role_arn = \"acs:ram::1234567890123456:role/second\"\n  }}\n{}",
+            sign.block()
         ),
     );
+    sign.apply(&mut tf);
     tf.set_env("TF_LOG", "trace");
     let r = apply(&tf);
     r.assert_ok();
@@ -361,6 +379,7 @@ fn secrets_never_in_trace_logs_or_state() {
             "a secret in the {what}"
         );
     }
+    emu
 }
 
 #[test]

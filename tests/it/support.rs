@@ -201,6 +201,22 @@ impl Emulator {
         content_type: Option<&str>,
         body: &[u8],
     ) -> HttpResponse {
+        let headers: Vec<(&str, &str)> = content_type
+            .map(|ct| ("Content-Type", ct))
+            .into_iter()
+            .collect();
+        self.http_with_headers(method, path_and_query, &headers, body)
+    }
+
+    /// One HTTP/1.1 request with `Host` (this emulator's address), `Connection: close`,
+    /// `Content-Length` and `headers`, on a fresh connection.
+    pub fn http_with_headers(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> HttpResponse {
         let mut stream = TcpStream::connect(&self.addr).expect("connect to the emulator");
         stream.set_read_timeout(Some(IO_TIMEOUT)).ok();
         stream.set_write_timeout(Some(IO_TIMEOUT)).ok();
@@ -209,8 +225,8 @@ impl Emulator {
             self.addr,
             body.len()
         );
-        if let Some(ct) = content_type {
-            head.push_str(&format!("Content-Type: {ct}\r\n"));
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
         }
         head.push_str("\r\n");
         stream
@@ -287,6 +303,16 @@ impl Emulator {
         let r = self.control("GET", "/requests", None);
         assert_eq!(r.status, 200, "{}", r.body);
         r.json().as_array().cloned().unwrap_or_default()
+    }
+
+    /// Every API request so far carried signature `name` (`v1`, `v3`), and there was one.
+    #[track_caller]
+    pub fn assert_signed_with(&self, name: &str) {
+        let log = self.requests();
+        assert!(!log.is_empty(), "no API request reached the emulator");
+        for r in &log {
+            assert_eq!(r["signature"], name, "{r}");
+        }
     }
 
     pub fn clear_requests(&self) {

@@ -160,3 +160,37 @@ pub fn header() -> String {
         "terraform {{\n  required_providers {{\n    alicloud = {{\n      source = \"{source}\"\n    }}\n  }}\n}}\n"
     )
 }
+
+/// How a test's provider signs its calls: by default (v1), or V3 chosen by the
+/// `sign_version` block or by `ALICLOUD_SIGN_VERSION_VPC`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sign {
+    Default,
+    V3Block,
+    V3Env,
+}
+
+impl Sign {
+    /// What goes inside the provider block.
+    pub fn block(self) -> &'static str {
+        match self {
+            Sign::V3Block => "  sign_version {\n    vpc = \"v3\"\n  }\n",
+            _ => "",
+        }
+    }
+
+    /// The environment of the workspace.
+    pub fn apply(self, tf: &mut Tf) {
+        if self == Sign::V3Env {
+            tf.set_env("ALICLOUD_SIGN_VERSION_VPC", "v3");
+        }
+    }
+
+    /// The signature the emulator should see.
+    pub fn name(self) -> &'static str {
+        match self {
+            Sign::Default => "v1",
+            _ => "v3",
+        }
+    }
+}

@@ -23,7 +23,7 @@ use crate::alicloud::credentials::provider::{Cached, Credentials};
 use crate::alicloud::error::{Error, body_start, parse_response};
 use crate::alicloud::secret::Redactor;
 use crate::alicloud::settings::{Environment, Settings};
-use crate::alicloud::sign::v1 as signer;
+use crate::alicloud::sign::{self, Call, Key, Scheme, Stamp};
 
 use endpoint::{Endpoint, EndpointRule};
 use http::TimeoutSettings;
@@ -71,7 +71,8 @@ pub struct Request<'a> {
 /// How a request is authenticated.
 #[derive(Clone, Copy, Debug)]
 pub enum Auth<'a> {
-    /// Signed (v1) with these credentials, renewed by the cache as they expire.
+    /// Signed, with the transport's signature, with these credentials, renewed by the cache
+    /// as they expire.
     Signed(&'a Cached),
     /// No key and no signature (`AssumeRoleWithOIDC`).
     Anonymous,
@@ -95,14 +96,42 @@ pub struct Transport {
     clock: Arc<dyn Clock>,
     max_retry_timeout: Duration,
     timeouts: TimeoutSettings,
+    /// How every call of every product is signed (STS follows the same choice as VPC).
+    scheme: &'static Scheme,
 }
 
 impl fmt::Debug for Transport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Transport")
             .field("endpoints", &self.endpoints)
+            .field("signature", &self.scheme)
             .finish_non_exhaustive()
     }
+}
+
+/// Environment variable choosing the signature when the provider block does not.
+pub const ENV_SIGN_VERSION: &[&str] = &["ALICLOUD_SIGN_VERSION_VPC"];
+
+/// The signature the block (`sign_version { vpc }`) or the environment chooses; v1 if neither.
+pub fn sign_scheme(settings: &Settings, env: &Environment) -> Result<&'static Scheme, Error> {
+    let (source, value) = match settings.sign_version.as_deref() {
+        Some(v) => ("sign_version.vpc".to_owned(), v),
+        None => match env.first_var(ENV_SIGN_VERSION) {
+            Some((name, v)) => (format!("the {name} environment variable"), v),
+            None => return Ok(sign::DEFAULT),
+        },
+    };
+    sign::by_name(value).ok_or_else(|| Error::Config(bad_sign_version(&source, value)))
+}
+
+/// Why `value` is not a signature name, said for `source`.
+pub fn bad_sign_version(source: &str, value: &str) -> String {
+    let hint = if value.trim().eq_ignore_ascii_case("v2") {
+        " (Alibaba's newer documents call the HMAC-SHA1 signature, v1 here, \"V2\")"
+    } else {
+        ""
+    };
+    format!("{source} must be {}, not {value:?}{hint}", sign::choices())
 }
 
 impl CallOptions {
@@ -206,7 +235,13 @@ impl Transport {
                 connect: settings.client_connect_timeout,
                 read: settings.client_read_timeout,
             },
+            scheme: sign_scheme(settings, env)?,
         })
+    }
+
+    /// The signature calls are made with.
+    pub fn scheme(&self) -> &'static Scheme {
+        self.scheme
     }
 
     fn url(&self, product: &Product, region_id: Option<&str>) -> Result<Url, Error> {
@@ -374,33 +409,33 @@ impl Transport {
         attempt: u32,
     ) -> Result<T, Error> {
         let api = product.name;
-        let mut form: Vec<(&str, String)> = vec![
-            ("Action", req.action.to_owned()),
-            ("Version", product.version.to_owned()),
-            ("Format", "JSON".to_owned()),
-            ("SignatureNonce", self.clock.nonce()),
-            ("Timestamp", clock::format_timestamp(self.clock.now_utc())),
-        ];
+        let mut params: Vec<(&str, &str)> = vec![("Format", "JSON")];
         if let Some(region_id) = req.region_id {
-            form.push(("RegionId", region_id.to_owned()));
+            params.push(("RegionId", region_id));
         }
-        if let Some(creds) = creds {
-            form.push(("AccessKeyId", creds.access_key_id.clone()));
-            form.push(("SignatureMethod", "HMAC-SHA1".to_owned()));
-            form.push(("SignatureVersion", "1.0".to_owned()));
-            if let Some(token) = &creds.security_token {
-                form.push(("SecurityToken", token.expose().to_owned()));
-            }
-        }
-        form.extend(req.params.iter().map(|(k, v)| (*k, v.clone())));
-        if let Some(creds) = creds {
-            let signature = signer::sign(
-                "POST",
-                form.iter().map(|(k, v)| (*k, v.as_str())),
-                creds.access_key_secret.expose(),
-            );
-            form.push(("Signature", signature));
-        }
+        params.extend(req.params.iter().map(|(k, v)| (*k, v.as_str())));
+        let host = match url.port() {
+            Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
+            None => url.host_str().unwrap_or_default().to_owned(),
+        };
+        let call = Call {
+            method: "POST",
+            host: &host,
+            action: req.action,
+            version: product.version,
+            params: &params,
+        };
+        let key = creds.map(|c| Key {
+            access_key_id: &c.access_key_id,
+            secret: c.access_key_secret.expose(),
+            security_token: c.security_token.as_ref().map(|t| t.expose()),
+        });
+        let nonce = self.clock.nonce();
+        let stamp = Stamp {
+            time: self.clock.now_utc(),
+            nonce: &nonce,
+        };
+        let signed = (self.scheme.sign)(&call, key.as_ref(), &stamp);
         // Secrets we sent that an answer might echo: keys, tokens, OIDC tokens.
         let redactor = Redactor::new(
             creds
@@ -434,7 +469,20 @@ impl Transport {
             );
         };
         let client = http::lazy_client(&self.http, || self.http_config.build())?;
-        let sent = client.post(url.clone()).form(&form).send().await;
+        let mut target = url.clone();
+        if !signed.query.is_empty() {
+            target.set_query(Some(&signed.query));
+        }
+        let mut request = client.post(target);
+        for (name, value) in signed.headers {
+            request = request.header(name, value);
+        }
+        if let Some(body) = signed.body {
+            request = request
+                .header(reqwest::header::CONTENT_TYPE, body.content_type)
+                .body(body.bytes);
+        }
+        let sent = request.send().await;
         let resp = sent.map_err(|e| {
             let err = http::transport_error(api, e, url, &self.timeouts);
             log(0, "", &err.to_string());

@@ -18,7 +18,7 @@ use super::signature;
 use super::store::{Refusal, Store};
 use super::sts::{self, Issued, Keys, STS_VERSION};
 use super::xml;
-use tfprovider::alicloud::sign::v1 as signer;
+use tfprovider::alicloud::sign::{percent_encode, signatures_equal, v3};
 
 pub const API_VERSION: &str = "2016-04-28";
 const VPC_ACTIONS: &[&str] = &["ActiveFlowLog", "DeactiveFlowLog", "DescribeFlowLogs"];
@@ -160,7 +160,7 @@ impl Reply {
                     "Message": e.message,
                     "Recommend": format!(
                         "https://next.api.aliyun.com/troubleshoot?q={}&product={}&requestId={}",
-                        signer::percent_encode(&e.code),
+                        percent_encode(&e.code),
                         self.product.name(),
                         self.request_id
                     ),
@@ -271,8 +271,11 @@ fn non_empty<'a>(params: &'a BTreeMap<String, String>, name: &str) -> Option<&'a
         .filter(|v| !v.is_empty())
 }
 
-fn format_of(params: &BTreeMap<String, String>) -> Result<Format, ()> {
+/// The `Format` asked for; without one, XML for v1 (as the gateway answers) and JSON for V3
+/// (whose SDKs ask with `Accept: application/json` instead).
+fn format_of(params: &BTreeMap<String, String>, shape: Shape) -> Result<Format, ()> {
     match params.get("Format") {
+        None if shape == Shape::V3 => Ok(Format::Json),
         None => Ok(Format::Xml),
         Some(f) if f.eq_ignore_ascii_case("JSON") => Ok(Format::Json),
         Some(f) if f.eq_ignore_ascii_case("XML") => Ok(Format::Xml),
@@ -280,20 +283,102 @@ fn format_of(params: &BTreeMap<String, String>) -> Result<Format, ()> {
     }
 }
 
+/// Which signature a request carries, told by its shape: an `Authorization` header is V3;
+/// without one, an `Action` parameter is v1 (the Tea SDK's v1 requests also carry
+/// `x-acs-action`); an `x-acs-action` header alone is an unsigned V3 request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    V1,
+    V3,
+}
+
+impl Shape {
+    pub fn name(self) -> &'static str {
+        match self {
+            Shape::V1 => "v1",
+            Shape::V3 => "v3",
+        }
+    }
+}
+
+/// One API request as received, before any check.
+#[derive(Debug, Clone, Copy)]
+pub struct Incoming<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    /// Query and form body parameters as one map (the body wins on a duplicate name).
+    pub params: &'a BTreeMap<String, String>,
+    /// The query's own pairs, decoded, in order: V3 signs them apart from the body.
+    pub query: &'a [(String, String)],
+    /// Names in lower case, in the order received.
+    pub headers: &'a [(String, String)],
+    pub body: &'a [u8],
+}
+
+impl<'a> Incoming<'a> {
+    /// The first value of a header, if sent and not empty.
+    pub fn header(&self, name: &str) -> Option<&'a str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
+    }
+
+    pub fn shape(&self) -> Shape {
+        if self.header("authorization").is_some() {
+            Shape::V3
+        } else if self.params.contains_key("Action") {
+            Shape::V1
+        } else if self.header("x-acs-action").is_some() {
+            Shape::V3
+        } else {
+            Shape::V1
+        }
+    }
+
+    fn field(&self, param: &str, header: &str) -> Option<&'a str> {
+        match self.shape() {
+            Shape::V1 => non_empty(self.params, param),
+            Shape::V3 => self.header(header),
+        }
+    }
+
+    /// `Action`, or `x-acs-action` for V3.
+    pub fn action(&self) -> Option<&'a str> {
+        self.field("Action", "x-acs-action")
+    }
+
+    /// `Version`, or `x-acs-version` for V3.
+    pub fn version(&self) -> Option<&'a str> {
+        self.field("Version", "x-acs-version")
+    }
+
+    /// The key the request is signed with: `AccessKeyId`, or V3's `Credential`.
+    pub fn access_key_id(&self) -> Option<&'a str> {
+        match self.shape() {
+            Shape::V1 => non_empty(self.params, "AccessKeyId"),
+            Shape::V3 => self
+                .header("authorization")
+                .and_then(|a| signature::parse_authorization(a).ok())
+                .map(|a| a.access_key_id),
+        }
+    }
+}
+
 /// Runs one API call through every check and, if it passes them all, the operation.
 pub fn handle(
     config: &EmulatorConfig,
     state: &std::sync::Mutex<State>,
-    method: &str,
-    params: &BTreeMap<String, String>,
+    req: &Incoming<'_>,
 ) -> Reply {
-    let format = format_of(params).unwrap_or(Format::Json);
-    let action = params.get("Action").cloned();
-    let product = params
-        .get("Version")
-        .and_then(|v| Product::of_version(v))
+    let format = format_of(req.params, req.shape()).unwrap_or(Format::Json);
+    let action = req.action().map(str::to_owned);
+    let product = req
+        .version()
+        .and_then(Product::of_version)
         .unwrap_or(Product::Vpc);
-    let mut reply = match check_and_run(config, state, method, params) {
+    let mut reply = match check_and_run(config, state, req) {
         Ok(fields) => Reply {
             format,
             product,
@@ -312,40 +397,45 @@ pub fn handle(
 fn check_and_run(
     config: &EmulatorConfig,
     state: &std::sync::Mutex<State>,
-    method: &str,
-    params: &BTreeMap<String, String>,
+    req: &Incoming<'_>,
 ) -> Result<Map<String, Value>, ApiError> {
+    let params = req.params;
+    let shape = req.shape();
     // Routing first, as the gateway must know the API before it knows whether it needs a
     // signature: AssumeRoleWithOIDC is anonymous.
-    for name in ["Action", "Version"] {
-        if non_empty(params, name).is_none() {
-            return Err(ApiError::missing(name));
-        }
-    }
-    let get = |name: &str| non_empty(params, name).unwrap_or("");
-    if format_of(params).is_err() {
+    let (action_name, version_name) = match shape {
+        Shape::V1 => ("Action", "Version"),
+        Shape::V3 => ("x-acs-action", "x-acs-version"),
+    };
+    let action = req.action().ok_or_else(|| ApiError::missing(action_name))?;
+    let version = req
+        .version()
+        .ok_or_else(|| ApiError::missing(version_name))?;
+    if format_of(params, shape).is_err() {
         return Err(ApiError::invalid("Format"));
     }
-    let product = Product::of_version(get("Version")).ok_or_else(|| {
+    let product = Product::of_version(version).ok_or_else(|| {
         ApiError::new(
             400,
             "InvalidVersion",
             "Specified parameter Version is not valid.",
         )
     })?;
-    let action = get("Action");
     if !product.has_action(action) {
         return Err(ApiError::action_not_found());
     }
     let now = OffsetDateTime::now_utc();
     if product == Product::Sts && action == "AssumeRoleWithOIDC" {
-        // Anonymous: a stray AccessKeyId or Signature is ignored, like the real service does;
-        // a Timestamp, when sent, must still be sane.
-        if non_empty(params, "Timestamp").is_some() {
-            check_timestamp(get("Timestamp"), now)?;
+        // Anonymous: a stray AccessKeyId, Signature or Authorization is ignored, like the real
+        // service does; a Timestamp (x-acs-date), when sent, must still be sane.
+        if let Some(t) = req.field("Timestamp", "x-acs-date") {
+            check_timestamp(t, now)?;
         }
     } else {
-        authenticate(config, state, method, params, now)?;
+        match shape {
+            Shape::V1 => authenticate(config, state, req.method, params, now)?,
+            Shape::V3 => authenticate_v3(config, state, req, now)?,
+        }
     }
 
     let call = match product {
@@ -396,7 +486,29 @@ enum Caller {
     Issued(Issued),
 }
 
-/// The signed-request checks: parameters, key, signature, token, timestamp, nonce.
+/// The secret of the key a request names, and whose key it is.
+fn caller(
+    config: &EmulatorConfig,
+    state: &std::sync::Mutex<State>,
+    key_id: &str,
+) -> Result<(String, Caller), ApiError> {
+    if key_id == config.access_key_id {
+        return Ok((
+            config.access_key_secret.clone(),
+            Caller::Static(config.security_token.clone()),
+        ));
+    }
+    match lock(state).sts_keys.get(key_id) {
+        Some(k) => Ok((k.secret.clone(), Caller::Issued(k.clone()))),
+        None => Err(ApiError::new(
+            404,
+            "InvalidAccessKeyId.NotFound",
+            "Specified access key is not found.",
+        )),
+    }
+}
+
+/// The v1 checks: parameters, key, signature, then the checks both signatures share.
 fn authenticate(
     config: &EmulatorConfig,
     state: &std::sync::Mutex<State>,
@@ -416,35 +528,136 @@ fn authenticate(
     if get("SignatureVersion") != "1.0" {
         return Err(ApiError::invalid("SignatureVersion"));
     }
-    let key_id = get("AccessKeyId");
-    let (secret, caller) = if key_id == config.access_key_id {
-        (
-            config.access_key_secret.clone(),
-            Caller::Static(config.security_token.clone()),
-        )
-    } else {
-        match lock(state).sts_keys.get(key_id) {
-            Some(k) => (k.secret.clone(), Caller::Issued(k.clone())),
-            None => {
-                return Err(ApiError::new(
-                    404,
-                    "InvalidAccessKeyId.NotFound",
-                    "Specified access key is not found.",
-                ));
-            }
-        }
-    };
+    let (secret, caller) = caller(config, state, get("AccessKeyId"))?;
     let pairs = params.iter().map(|(k, v)| (k.as_str(), v.as_str()));
     if let Err(m) = signature::verify(method, pairs, &secret) {
-        return Err(ApiError::new(
-            400,
-            "SignatureDoesNotMatch",
-            format!(
-                "Specified signature is not matched with our calculation. server string to sign is:{}",
-                m.server_string_to_sign
-            ),
-        ));
+        return Err(signature_mismatch(&m.server_string_to_sign, None));
     }
+    after_signature(
+        state,
+        &caller,
+        non_empty(params, "SecurityToken"),
+        get("Timestamp"),
+        get("SignatureNonce"),
+        now,
+    )
+}
+
+/// Headers every signed V3 request sends (`x-acs-action` and `x-acs-version` are checked
+/// while routing).
+const REQUIRED_V3: &[&str] = &[
+    "x-acs-date",
+    "x-acs-signature-nonce",
+    "x-acs-content-sha256",
+];
+
+/// The V3 checks: `Authorization` and its algorithm, the headers, which of them are signed,
+/// key, signature, body hash, then the checks both signatures share.
+fn authenticate_v3(
+    config: &EmulatorConfig,
+    state: &std::sync::Mutex<State>,
+    req: &Incoming<'_>,
+    now: OffsetDateTime,
+) -> Result<(), ApiError> {
+    let header = req
+        .header("authorization")
+        .ok_or_else(|| ApiError::missing("Authorization"))?;
+    let auth = signature::parse_authorization(header).map_err(v3_refusal)?;
+    if auth.algorithm != v3::ALGORITHM {
+        return Err(v3_refusal(signature::V3Refusal::Algorithm(
+            auth.algorithm.to_owned(),
+        )));
+    }
+    for name in REQUIRED_V3 {
+        if req.header(name).is_none() {
+            return Err(ApiError::missing(name));
+        }
+    }
+    let (secret, caller) = caller(config, state, auth.access_key_id)?;
+    let v3_req = signature::V3Request {
+        method: req.method,
+        path: req.path,
+        query: req.query,
+        headers: req.headers,
+        body: req.body,
+    };
+    signature::verify_v3(&v3_req, &auth, &secret).map_err(v3_refusal)?;
+    after_signature(
+        state,
+        &caller,
+        req.header("x-acs-security-token"),
+        req.header("x-acs-date").unwrap_or_default(),
+        req.header("x-acs-signature-nonce").unwrap_or_default(),
+        now,
+    )
+}
+
+/// `SignatureDoesNotMatch`, with the server's string to sign (as the gateway says it) and,
+/// for V3, its canonical request, the token's value left out.
+fn signature_mismatch(string_to_sign: &str, canonical_request: Option<&str>) -> ApiError {
+    let mut message = format!(
+        "Specified signature is not matched with our calculation. server string to sign is:{string_to_sign}"
+    );
+    if let Some(c) = canonical_request {
+        let shown: Vec<String> = c
+            .split('\n')
+            .map(|line| match line.split_once(':') {
+                Some(("x-acs-security-token", _)) => "x-acs-security-token:<redacted>".to_owned(),
+                _ => line.to_owned(),
+            })
+            .collect();
+        message.push_str(" server canonical request is:");
+        message.push_str(&shown.join("\n"));
+    }
+    ApiError::new(400, "SignatureDoesNotMatch", message)
+}
+
+/// The API error for each way a V3 request fails its signature checks.
+fn v3_refusal(r: signature::V3Refusal) -> ApiError {
+    use signature::V3Refusal;
+    match r {
+        V3Refusal::Malformed(why) => ApiError::new(
+            400,
+            "IncompleteSignature",
+            format!("The request signature does not conform to Aliyun standards: {why}."),
+        ),
+        V3Refusal::Algorithm(alg) => ApiError::new(
+            400,
+            "InvalidParameter",
+            format!(
+                "The specified parameter \"Authorization\" is not valid: signature algorithm {alg:?} is not supported; sign with {}.",
+                v3::ALGORITHM
+            ),
+        ),
+        V3Refusal::Unsigned(why) => ApiError::new(
+            400,
+            "IncompleteSignature",
+            format!("The request signature does not conform to Aliyun standards: {why}."),
+        ),
+        V3Refusal::ContentHash { sent, computed } => ApiError::new(
+            400,
+            "InvalidParameter",
+            format!(
+                "The specified parameter \"x-acs-content-sha256\" is not valid: it says {sent} but the body received hashes to {computed}; the body was changed after signing."
+            ),
+        ),
+        V3Refusal::Mismatch {
+            server_string_to_sign,
+            server_canonical_request,
+        } => signature_mismatch(&server_string_to_sign, Some(&server_canonical_request)),
+    }
+}
+
+/// What both signatures check once the signature holds: the token for the key, the
+/// timestamp's window, the nonce's first use.
+fn after_signature(
+    state: &std::sync::Mutex<State>,
+    caller: &Caller,
+    token: Option<&str>,
+    timestamp: &str,
+    nonce: &str,
+    now: OffsetDateTime,
+) -> Result<(), ApiError> {
     let mismatch = || {
         ApiError::new(
             400,
@@ -452,7 +665,7 @@ fn authenticate(
             "Specified SecurityToken mismatch with the AccessKey.",
         )
     };
-    match (&caller, non_empty(params, "SecurityToken")) {
+    match (caller, token) {
         (Caller::Static(None), _) => {}
         (Caller::Static(Some(_)), None) => {
             return Err(ApiError::new(
@@ -462,14 +675,14 @@ fn authenticate(
             ));
         }
         (Caller::Static(Some(expected)), Some(t)) => {
-            if !signer::signatures_equal(t, expected) {
+            if !signatures_equal(t, expected) {
                 return Err(mismatch());
             }
         }
         // A temporary key is only half a credential: without its own token it is refused.
         (Caller::Issued(_), None) => return Err(mismatch()),
         (Caller::Issued(k), Some(t)) => {
-            if !signer::signatures_equal(t, &k.token) {
+            if !signatures_equal(t, &k.token) {
                 return Err(mismatch());
             }
             if k.is_expired(now) {
@@ -481,8 +694,8 @@ fn authenticate(
             }
         }
     }
-    let timestamp = check_timestamp(get("Timestamp"), now)?;
-    if !lock(state).use_nonce(get("SignatureNonce"), timestamp, now) {
+    let timestamp = check_timestamp(timestamp, now)?;
+    if !lock(state).use_nonce(nonce, timestamp, now) {
         return Err(ApiError::new(
             400,
             "SignatureNonceUsed",

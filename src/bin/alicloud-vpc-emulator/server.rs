@@ -71,6 +71,8 @@ impl Stats {
 /// Parameters never written to the request log: the signature is noise in assertions, the
 /// rest are secrets a CI log must not show.
 const REDACTED: &[&str] = &["SecurityToken", "OIDCToken", "AccessKeySecret"];
+/// The same for V3's headers (`Authorization` is never logged: only `x-acs-*` headers are).
+const REDACTED_HEADERS: &[&str] = &["x-acs-security-token", "x-acs-bearer-token"];
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
@@ -191,17 +193,23 @@ fn now_rfc3339() -> String {
         .unwrap_or_default()
 }
 
+/// Decoded `name=value` pairs in the order received.
+type Pairs = Vec<(String, String)>;
+
 /// Decodes the query and (for a form or untyped body) the body into one parameter map; the
-/// body wins on a duplicate name, as both are signed as one set.
+/// body wins on a duplicate name, as both are signed as one set. Also returns the query's own
+/// pairs, which V3 signs apart from the body.
 fn request_params(
     query: &str,
     content_type: Option<&str>,
     body: &[u8],
-) -> Result<BTreeMap<String, String>, ApiError> {
+) -> Result<(BTreeMap<String, String>, Pairs), ApiError> {
     let bad = |msg: String| ApiError::new(400, "InvalidParameter", msg);
     let mut params = BTreeMap::new();
-    for (k, v) in decode_form(query).map_err(|e| bad(format!("Malformed query string: {e}.")))? {
-        params.insert(k, v);
+    let query_pairs =
+        decode_form(query).map_err(|e| bad(format!("Malformed query string: {e}.")))?;
+    for (k, v) in &query_pairs {
+        params.insert(k.clone(), v.clone());
     }
     if !body.is_empty() {
         let is_form = content_type.is_none_or(|ct| {
@@ -221,7 +229,17 @@ fn request_params(
             params.insert(k, v);
         }
     }
-    Ok(params)
+    Ok((params, query_pairs))
+}
+
+/// What the request log and the counters keep of a request, whatever its signature.
+#[derive(Default)]
+struct Seen {
+    params: BTreeMap<String, String>,
+    /// `x-acs-*` headers (V3).
+    headers: BTreeMap<String, String>,
+    signature: Option<&'static str>,
+    access_key_id: Option<String>,
 }
 
 async fn api_request(app: &App, req: Request) -> Response {
@@ -232,11 +250,21 @@ async fn api_request(app: &App, req: Request) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let query = req.uri().query().unwrap_or("").to_owned();
-    let content_type = req
+    let headers: Vec<(String, String)> = req
         .headers()
-        .get(header::CONTENT_TYPE)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-    let mut params = BTreeMap::new();
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_ascii_lowercase(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let content_type = headers
+        .iter()
+        .find(|(k, _)| k == "content-type")
+        .map(|(_, v)| v.clone());
+    let mut seen = Seen::default();
     let reply = if path != "/" || !(method == Method::GET || method == Method::POST) {
         Reply::error(Format::Json, ApiError::action_not_found())
     } else {
@@ -250,9 +278,28 @@ async fn api_request(app: &App, req: Request) -> Response {
             }
             Ok(body) => match request_params(&query, content_type.as_deref(), &body) {
                 Err(e) => Reply::error(Format::Json, e),
-                Ok(p) => {
-                    params = p;
-                    api::handle(&app.config, &app.state, method.as_str(), &params)
+                Ok((params, query_pairs)) => {
+                    let incoming = api::Incoming {
+                        method: method.as_str(),
+                        path: &path,
+                        params: &params,
+                        query: &query_pairs,
+                        headers: &headers,
+                        body: &body,
+                    };
+                    let shape = incoming.shape();
+                    seen.signature = Some(shape.name());
+                    seen.access_key_id = incoming.access_key_id().map(str::to_owned);
+                    if shape == api::Shape::V3 {
+                        seen.headers = headers
+                            .iter()
+                            .filter(|(k, _)| k.starts_with("x-acs-"))
+                            .map(|(k, v)| (k.clone(), v.clone()))
+                            .collect();
+                    }
+                    let reply = api::handle(&app.config, &app.state, &incoming);
+                    seen.params = params;
+                    reply
                 }
             },
         }
@@ -261,12 +308,13 @@ async fn api_request(app: &App, req: Request) -> Response {
     tracing::info!(
         method = %method,
         action = reply.action.as_deref().unwrap_or("-"),
+        signature = seen.signature.unwrap_or("-"),
         status = reply.status,
         code = reply.code().unwrap_or("-"),
         request_id = %reply.request_id,
         "api request"
     );
-    log_request(app, &method, &path, &params, &reply);
+    log_request(app, &method, &path, &seen, &reply);
     lock(&app.stats).record(&reply);
     let mut resp = text_response(reply.status, body, content_type);
     if let Ok(v) = HeaderValue::from_str(&reply.request_id) {
@@ -275,31 +323,30 @@ async fn api_request(app: &App, req: Request) -> Response {
     resp
 }
 
-fn log_request(
-    app: &App,
-    method: &Method,
-    path: &str,
-    params: &BTreeMap<String, String>,
-    reply: &Reply,
-) {
-    let logged: serde_json::Map<String, Value> = params
-        .iter()
-        .filter(|(k, _)| k.as_str() != "Signature")
-        .map(|(k, v)| {
-            let v = if REDACTED.contains(&k.as_str()) {
-                "<redacted>"
-            } else {
-                v.as_str()
-            };
-            (k.clone(), Value::from(v))
-        })
-        .collect();
+fn log_request(app: &App, method: &Method, path: &str, seen: &Seen, reply: &Reply) {
+    let redact =
+        |map: &BTreeMap<String, String>, secret: &[&str]| -> serde_json::Map<String, Value> {
+            map.iter()
+                .filter(|(k, _)| k.as_str() != "Signature")
+                .map(|(k, v)| {
+                    let v = if secret.contains(&k.as_str()) {
+                        "<redacted>"
+                    } else {
+                        v.as_str()
+                    };
+                    (k.clone(), Value::from(v))
+                })
+                .collect()
+        };
     let entry = json!({
         "time": now_rfc3339(),
         "method": method.as_str(),
         "path": path,
-        "action": params.get("Action"),
-        "params": logged,
+        "action": reply.action,
+        "signature": seen.signature,
+        "access_key_id": seen.access_key_id,
+        "params": redact(&seen.params, REDACTED),
+        "headers": redact(&seen.headers, REDACTED_HEADERS),
         "status": reply.status,
         "code": reply.code(),
         "request_id": reply.request_id,
