@@ -147,7 +147,7 @@ pub struct Issued {
 /// error, and this body holds the new secret, so decoding happens here, without quoting.
 #[derive(Deserialize)]
 #[serde(transparent)]
-struct RawAnswer(Map<String, Value>);
+pub(crate) struct RawAnswer(Map<String, Value>);
 
 impl Answer for RawAnswer {}
 
@@ -157,7 +157,7 @@ fn text<'a>(obj: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
         .filter(|s| !s.is_empty())
 }
 
-fn decode(action: &str, answer: RawAnswer) -> Result<Issued, Error> {
+pub(crate) fn decode(action: &str, answer: RawAnswer) -> Result<Issued, Error> {
     let invalid = |reason: String| Error::InvalidResponse {
         api: "STS",
         http_status: 200,

@@ -204,6 +204,18 @@ impl Answer for DescribeAnswer {
     }
 }
 
+impl DescribeAnswer {
+    /// The page a listing returns: no flow logs when the answer has none, a total never below
+    /// zero, and the page size asked for.
+    pub(crate) fn into_page(self, page_size: u32) -> FlowLogPage {
+        FlowLogPage {
+            flow_logs: self.flow_logs.unwrap_or_default().flow_log,
+            total_count: self.total_count.unwrap_or(0).max(0) as u64,
+            page_size,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -108,11 +108,7 @@ impl Client {
             .transport()
             .call(&VPC, &call, self.auth(), opts)
             .await?;
-        Ok(FlowLogPage {
-            flow_logs: answer.flow_logs.unwrap_or_default().flow_log,
-            total_count: answer.total_count.unwrap_or(0).max(0) as u64,
-            page_size,
-        })
+        Ok(answer.into_page(page_size))
     }
 
     /// Every flow log matching the filters, across all pages.
