@@ -475,10 +475,11 @@ pub(crate) fn typed_answer<T: Answer>(
             body_start(body, redactor)
         },
     };
+    // serde's message quotes the value it could not read, which may echo what we sent.
     let answer: T = serde_json::from_value(serde_json::Value::Object(obj)).map_err(|e| {
-        invalid(format!(
+        invalid(redactor.apply(&format!(
             "the {action} answer does not have the expected shape ({e})"
-        ))
+        )))
     })?;
     if let Some(problem) = answer.problem() {
         return Err(invalid(problem));
@@ -550,6 +551,37 @@ mod tests {
             assert!(!text.contains("brand-new-secret-value"), "{text}");
             assert!(text.contains(NOT_QUOTED), "{text}");
         }
+    }
+
+    /// Found by the api_response fuzz target: the shape error quoted an unredacted value.
+    #[test]
+    fn shape_errors_never_show_a_sent_secret() {
+        #[derive(serde::Deserialize, Debug)]
+        #[serde(rename_all = "PascalCase")]
+        struct Toggled {
+            #[allow(dead_code)]
+            success: bool,
+        }
+        impl Answer for Toggled {}
+        let secret = "CAIS/sent+token==";
+        let redactor = Redactor::new([secret]);
+        let mut product = SECRET_ANSWERS;
+        product.secret_answers = false;
+        let body = format!(r#"{{"RequestId":"R","Success":"echo {secret}"}}"#);
+        let obj = answer_object(&product, 200, body.as_bytes(), &redactor).unwrap();
+        let err = typed_answer::<Toggled>(
+            &product,
+            "ActiveFlowLog",
+            200,
+            body.as_bytes(),
+            &redactor,
+            obj,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("expected shape"), "{err}");
+        assert!(!err.contains(secret), "{err}");
+        assert!(err.contains(crate::alicloud::secret::REDACTED), "{err}");
     }
 
     #[test]
