@@ -421,11 +421,8 @@ impl Transport {
                 e.code().unwrap_or("invalid answer"),
             );
         })?;
-        let request_id = obj
-            .get("RequestId")
-            .and_then(|v| v.as_str())
-            .unwrap_or("")
-            .to_owned();
+        let request_id =
+            redactor.apply(obj.get("RequestId").and_then(|v| v.as_str()).unwrap_or(""));
         log(status, &request_id, "ok");
         typed_answer(product, req.action, status, &body, &redactor, obj)
     }
