@@ -11,6 +11,10 @@ pub const PROVIDER_ADDRESS: &str = "registry.terraform.io/alicloud-rs/alicloud";
 pub mod alicloud;
 pub mod diag;
 pub mod engine;
+/// Entry points for `cargo fuzz` (fuzz/); not part of the library's API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod path;
 pub mod plugin;
 pub mod protocol;

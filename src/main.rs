@@ -1,5 +1,6 @@
 //! `terraform-provider-alicloud`: started by Terraform, never by hand (it says so and exits 1).
 
+use std::collections::HashMap;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -14,21 +15,14 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let debug = args.iter().any(|a| a == "--debug" || a == "-debug");
-    let env = |k: &str| std::env::var(k).ok();
+    // Variables that are not valid UTF-8 count as unset.
+    let vars: HashMap<String, String> = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect();
+    let env = |k: &str| vars.get(k).cloned();
 
-    if !debug && let Err(e) = handshake::check_cookie(env(handshake::MAGIC_COOKIE_KEY).as_deref()) {
-        eprintln!("{e}");
-        return ExitCode::FAILURE;
-    }
-    if let Err(e) = handshake::negotiate_protocol(env("PLUGIN_PROTOCOL_VERSIONS").as_deref()) {
-        eprintln!("{e}");
-        return ExitCode::FAILURE;
-    }
-    let port_range = match handshake::port_range(
-        env("PLUGIN_MIN_PORT").as_deref(),
-        env("PLUGIN_MAX_PORT").as_deref(),
-    ) {
-        Ok(r) => r,
+    let plugin_env = match handshake::read_env(&vars, debug) {
+        Ok(e) => e,
         Err(e) => {
             eprintln!("{e}");
             return ExitCode::FAILURE;
@@ -56,8 +50,8 @@ fn main() -> ExitCode {
         }
     };
     let opts = server::ServeOptions {
-        port_range,
-        client_cert_pem: env("PLUGIN_CLIENT_CERT").filter(|s| !s.is_empty()),
+        port_range: plugin_env.port_range,
+        client_cert_pem: plugin_env.client_cert_pem,
         debug,
         parent_pid: Some(parent_pid),
     };

@@ -324,9 +324,10 @@ pub(crate) fn parse_response(
         http_status,
         code: redactor.apply(&code),
         message: redactor.apply(&string_field(&obj, "Message").unwrap_or_default()),
-        request_id: string_field(&obj, "RequestId").unwrap_or_default(),
+        // Every field, even those that should be IDs: an answer may echo what we sent anywhere.
+        request_id: redactor.apply(&string_field(&obj, "RequestId").unwrap_or_default()),
         recommend: string_field(&obj, "Recommend").map(|r| redactor.apply(&r)),
-        host_id: string_field(&obj, "HostId"),
+        host_id: string_field(&obj, "HostId").map(|h| redactor.apply(&h)),
     })))
 }
 
@@ -477,6 +478,20 @@ mod tests {
             (0, body_start.clone(), 0)
         };
         assert_eq!(start, "<html>** redacted **</html>");
+    }
+
+    /// Found by the api_response fuzz target: the RequestId of an error envelope was shown
+    /// as the API sent it.
+    #[test]
+    fn request_id_and_host_id_are_redacted_too() {
+        let r = Redactor::new(["shh-secret-value"]);
+        let body = br#"{"RequestId":"shh-secret-value-R","HostId":"shh-secret-value","Code":"Throttling.User","Message":"m"}"#;
+        let err = parse_response("VPC", 400, body, &r).unwrap_err();
+        let text = err.to_string();
+        assert!(!text.contains("shh-secret-value"), "{text}");
+        let Error::Api(api) = err else { panic!() };
+        assert_eq!(api.request_id, format!("{REDACTED}-R"));
+        assert_eq!(api.host_id.as_deref(), Some(REDACTED));
     }
 
     #[test]

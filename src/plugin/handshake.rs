@@ -1,6 +1,7 @@
 //! go-plugin's start-up contract: the magic cookie, protocol negotiation, the port range and
 //! the one handshake line on stdout. Pure functions of the environment they are given.
 
+use std::collections::HashMap;
 use std::ops::RangeInclusive;
 
 pub const MAGIC_COOKIE_KEY: &str = "TF_PLUGIN_MAGIC_COOKIE";
@@ -79,6 +80,38 @@ pub fn port_range(
     })
 }
 
+/// What go-plugin's variables tell the process at start-up.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PluginEnv {
+    /// The plugin protocol agreed on.
+    pub protocol: u32,
+    /// Where to listen; `None` means any port.
+    pub port_range: Option<RangeInclusive<u16>>,
+    /// Terraform's certificate (PEM) for AutoMTLS, as given (parsed when serving); `None` when
+    /// it is unset or empty.
+    pub client_cert_pem: Option<String>,
+}
+
+/// Reads the variables Terraform sets for a plugin: the magic cookie (not checked in
+/// `--debug` mode, where a person starts the process), `PLUGIN_PROTOCOL_VERSIONS`,
+/// `PLUGIN_MIN_PORT`/`PLUGIN_MAX_PORT` and `PLUGIN_CLIENT_CERT`, failing on the first that
+/// cannot work, in that order.
+pub fn read_env(vars: &HashMap<String, String>, debug: bool) -> Result<PluginEnv, HandshakeError> {
+    let var = |k: &str| vars.get(k).map(String::as_str);
+    if !debug {
+        check_cookie(var(MAGIC_COOKIE_KEY))?;
+    }
+    let protocol = negotiate_protocol(var("PLUGIN_PROTOCOL_VERSIONS"))?;
+    let port_range = port_range(var("PLUGIN_MIN_PORT"), var("PLUGIN_MAX_PORT"))?;
+    Ok(PluginEnv {
+        protocol,
+        port_range,
+        client_cert_pem: var("PLUGIN_CLIENT_CERT")
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned),
+    })
+}
+
 /// `CORE|APP|tcp|ADDR|grpc|CERT`, CERT empty when TLS is off.
 pub fn handshake_line(addr: std::net::SocketAddr, cert_base64: Option<&str>) -> String {
     format!(
@@ -115,6 +148,49 @@ mod tests {
         );
         assert_eq!(port_range(None, None), Ok(None));
         assert!(port_range(Some("x"), None).is_err());
+    }
+
+    #[test]
+    fn environment() {
+        let vars = |pairs: &[(&str, &str)]| -> HashMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let cookie = (MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE);
+        let env = read_env(
+            &vars(&[
+                cookie,
+                ("PLUGIN_PROTOCOL_VERSIONS", "5,6"),
+                ("PLUGIN_MIN_PORT", "10000"),
+                ("PLUGIN_MAX_PORT", "25000"),
+                ("PLUGIN_CLIENT_CERT", "-----BEGIN CERTIFICATE-----"),
+            ]),
+            false,
+        )
+        .unwrap();
+        assert_eq!(
+            env,
+            PluginEnv {
+                protocol: 5,
+                port_range: Some(10000..=25000),
+                client_cert_pem: Some("-----BEGIN CERTIFICATE-----".to_owned()),
+            }
+        );
+        let bare = read_env(&vars(&[cookie, ("PLUGIN_CLIENT_CERT", "")]), false).unwrap();
+        assert_eq!((bare.port_range, bare.client_cert_pem), (None, None));
+        // The cookie first, but not in debug mode; then the protocol, then the ports.
+        let bad = vars(&[("PLUGIN_PROTOCOL_VERSIONS", "6"), ("PLUGIN_MIN_PORT", "x")]);
+        assert_eq!(read_env(&bad, false), Err(HandshakeError::NotAPlugin));
+        assert!(matches!(
+            read_env(&bad, true),
+            Err(HandshakeError::NoCommonProtocol { .. })
+        ));
+        assert!(matches!(
+            read_env(&vars(&[("PLUGIN_MIN_PORT", "x")]), true),
+            Err(HandshakeError::BadPort { .. })
+        ));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value as Json;
 
-use super::number::Canonical;
+use super::number::{Canonical, exact_text};
 use super::{MAX_DEPTH, Number, Step, Type, Value, ValueError, format_path};
 use crate::path::AttrPath;
 
@@ -37,10 +37,10 @@ pub fn from_json(bytes: &[u8], ty: &Type) -> Result<Value, ValueError> {
 
 /// Encode a wholly known value as go-cty's JSON.
 ///
-/// Numbers that are neither an exact i64 nor an exact f64 (`Number::Big`) are written as JSON
-/// strings holding their decimal text, since `serde_json::Value` cannot hold them exactly;
-/// `from_json` (and cty) read such strings back as numbers. Infinities have no JSON form and
-/// are an error.
+/// Numbers that are neither an exact i64 nor an exact f64 (`Number::Big`), and floats whose
+/// shortest text is not their exact value, are written as JSON strings holding their exact
+/// decimal text, since `serde_json::Value` cannot hold them exactly; `from_json` (and cty) read
+/// such strings back as numbers. Infinities have no JSON form and are an error.
 pub fn to_json(v: &Value, ty: &Type) -> Result<Json, ValueError> {
     let mut path = Vec::new();
     encode(v, ty, &mut path, 0)
@@ -479,9 +479,19 @@ fn encode(v: &Value, ty: &Type, path: &mut Vec<Step>, depth: usize) -> Result<Js
             {
                 Json::from(f as u64)
             }
-            Canonical::Float(f) => serde_json::Number::from_f64(f)
-                .map(Json::Number)
-                .ok_or_else(|| eerr(path, "infinity cannot be written as JSON"))?,
+            Canonical::Float(f) => {
+                let n = serde_json::Number::from_f64(f)
+                    .ok_or_else(|| eerr(path, "infinity cannot be written as JSON"))?;
+                // serde_json writes the shortest text that reads back as the same float64; as
+                // a decimal that is often another number (4.444444444444444e37 for
+                // 44444444444444443443915477091570679808), and cty numbers are exact. When
+                // it is not exact, write the exact text, as a string as for `Big`.
+                if Number::from_decimal(&n.to_string()) == Some(Number::Float(f)) {
+                    Json::Number(n)
+                } else {
+                    Json::String(exact_text(f))
+                }
+            }
             Canonical::Text(s) => Json::String(s),
         },
         (Type::Bool, Value::Bool(b)) => Json::Bool(*b),
@@ -628,6 +638,40 @@ mod tests {
         assert_eq!(j.to_string(), r#"{"type":"string","value":"x"}"#);
         assert!(from_json(br#"{"value":1}"#, &Type::Dynamic).is_err());
         assert!(from_json(br#"{"type":"number","value":1,"x":2}"#, &Type::Dynamic).is_err());
+    }
+
+    /// Found by the `json_value` fuzz target: a float64 whose shortest text is another
+    /// decimal came back from its own JSON as a different number.
+    #[test]
+    fn floats_keep_their_exact_value_through_json() {
+        let cases: [(&[u8], Json); 5] = [
+            (
+                b"44444444444444443443915477091570679808",
+                Json::from("44444444444444443443915477091570679808"),
+            ),
+            (
+                b"0.1000000000000000055511151231257827021181583404541015625",
+                Json::from("0.1000000000000000055511151231257827021181583404541015625"),
+            ),
+            (
+                b"1180591620717411303424",
+                Json::from("1180591620717411303424"),
+            ),
+            // 10^20 and 0.5: the shortest text is exact, so a JSON number.
+            (b"100000000000000000000", serde_json::json!(1e20)),
+            (b"0.5", serde_json::json!(0.5)),
+        ];
+        for (text, want) in cases {
+            let v = from_json(text, &Type::Number).unwrap();
+            assert!(
+                matches!(v, Value::Number(Number::Float(_))),
+                "{v:?} is an exact float64"
+            );
+            let j = to_json(&v, &Type::Number).unwrap();
+            assert_eq!(j, want);
+            let back = from_json(j.to_string().as_bytes(), &Type::Number).unwrap();
+            assert_eq!(back, v, "{j}");
+        }
     }
 
     #[test]

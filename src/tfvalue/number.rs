@@ -432,6 +432,13 @@ impl Decimal {
     }
 }
 
+/// The exact decimal text of a finite float: `0.1000000000000000055511151231257827021181583404541015625`
+/// for the float64 nearest 0.1, where Rust and serde_json print the shortest text that reads
+/// back as the same float64 (`0.1`), which as a decimal is another number.
+pub(crate) fn exact_text(f: f64) -> String {
+    Decimal::from_f64_exact(f).render()
+}
+
 /// Strict RFC 8259 number grammar: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
 pub(crate) fn is_json_number(s: &str) -> bool {
     let b = s.as_bytes();

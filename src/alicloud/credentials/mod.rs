@@ -11,7 +11,7 @@ mod credentials_uri;
 mod ecs_role;
 mod environment;
 mod oidc;
-mod profile;
+pub(crate) mod profile;
 pub mod provider;
 mod static_keys;
 

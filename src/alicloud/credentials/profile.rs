@@ -33,7 +33,7 @@ struct ConfigFile {
 }
 
 #[derive(Deserialize, Default, Clone)]
-struct Profile {
+pub(crate) struct Profile {
     #[serde(default)]
     name: String,
     #[serde(default)]
@@ -66,7 +66,7 @@ struct Profile {
 }
 
 /// Modes this provider can use, for the error naming an unsupported one.
-const CHAINABLE: &str = "ChainableRamRoleArn";
+pub(crate) const CHAINABLE: &str = "ChainableRamRoleArn";
 /// A chain of `source_profile`s longer than this is a mistake (the CLI stops far earlier).
 const MAX_CHAIN: usize = 8;
 
@@ -97,7 +97,7 @@ fn wanted_profile<'a>(settings: &'a Settings, env: &'a Environment) -> Option<&'
     non_empty(&settings.profile).or_else(|| env.first_var(ENV_PROFILE).map(|(_, v)| v))
 }
 
-enum FileLookup {
+pub(crate) enum FileLookup {
     /// Nothing to use, and that is fine: why, for the "looked at" list.
     Nothing(String),
     Found {
@@ -135,7 +135,17 @@ fn lookup_profile(settings: &Settings, env: &Environment) -> Result<FileLookup, 
             return Err(CredentialsError::File { path, reason });
         }
     };
-    let file: ConfigFile = serde_json::from_str(&text).map_err(|e| CredentialsError::File {
+    select_profile(&text, path, wanted)
+}
+
+/// The profile of a credentials file's `text` that is asked for (`wanted`), else the file's
+/// current one, else `default` (which may be missing).
+pub(crate) fn select_profile(
+    text: &str,
+    path: PathBuf,
+    wanted: Option<&str>,
+) -> Result<FileLookup, CredentialsError> {
+    let file: ConfigFile = serde_json::from_str(text).map_err(|e| CredentialsError::File {
         path: path.clone(),
         // serde_json's message gives line and column, never the surrounding text.
         reason: format!("not valid JSON: {e}"),
@@ -180,7 +190,7 @@ fn source_name(path: &Path, profile: &Profile) -> String {
 }
 
 /// The role a `RamRoleArn` or `ChainableRamRoleArn` profile assumes.
-fn role_of(
+pub(crate) fn role_of(
     path: &Path,
     profile: &Profile,
     mode: &str,
@@ -241,13 +251,27 @@ fn role_of(
     })
 }
 
-/// Credentials of a profile that does not chain to another.
-async fn from_profile(
+/// What a profile that does not chain to another asks for, decided from the file alone.
+pub(crate) enum Plan {
+    /// Its own keys (and token).
+    Keys(Credentials),
+    /// A role assumed with its own keys.
+    AssumeRole {
+        base: Credentials,
+        role: AssumeRoleInput,
+    },
+    /// The ECS instance's role of this name.
+    EcsRole(String),
+    /// A role assumed with an OIDC token read from a file.
+    Oidc(Box<OidcSpec>),
+}
+
+/// The plan of a profile that does not chain to another: every check that needs no call.
+pub(crate) fn plan(
     path: &Path,
     profile: &Profile,
     env: &Environment,
-    sts: &StsAccess,
-) -> Result<Credentials, CredentialsError> {
+) -> Result<Plan, CredentialsError> {
     let mode = mode_of(profile);
     let source_name = source_name(path, profile);
     let key = non_empty(&profile.access_key_id).map(|k| ("access_key_id", k.to_owned()));
@@ -263,24 +287,25 @@ async fn from_profile(
             .ok_or_else(|| incomplete("access_key_id and access_key_secret"))
     };
     match mode.as_str() {
-        "AK" => keys(None),
+        "AK" => keys(None).map(Plan::Keys),
         "StsToken" => {
             let token = non_empty_secret(&profile.sts_token).map(|t| ("sts_token", t.clone()));
             if token.is_none() {
                 return Err(incomplete("sts_token"));
             }
-            keys(token)
+            keys(token).map(Plan::Keys)
         }
         "RamRoleArn" => {
             let role = role_of(path, profile, &mode)?;
-            assume_with(keys(None)?, role, sts, env.clock().clone()).await
+            Ok(Plan::AssumeRole {
+                base: keys(None)?,
+                role,
+            })
         }
         "EcsRamRole" => {
             let role =
                 non_empty(&profile.ram_role_name).ok_or_else(|| incomplete("ram_role_name"))?;
-            EcsRole::with_role(Some(role.to_owned()), env)?
-                .provide()
-                .await
+            Ok(Plan::EcsRole(role.to_owned()))
         }
         "OIDC" => {
             let role_arn =
@@ -290,7 +315,7 @@ async fn from_profile(
             let file =
                 non_empty(&profile.oidc_token_file).ok_or_else(|| incomplete("oidc_token_file"))?;
             let role = role_of(path, profile, &mode)?;
-            let spec = OidcSpec {
+            Ok(Plan::Oidc(Box::new(OidcSpec {
                 role_arn: role_arn.to_owned(),
                 oidc_provider_arn: checked(
                     &format!(
@@ -306,8 +331,7 @@ async fn from_profile(
                 duration_seconds: role.duration_seconds,
                 policy: None,
                 origin: source_name.clone(),
-            };
-            assume_with_oidc(&spec, sts).await
+            })))
         }
         other => Err(CredentialsError::UnsupportedMode {
             mode: other.to_owned(),
@@ -317,15 +341,28 @@ async fn from_profile(
     }
 }
 
-/// A profile's credentials, following `source_profile` links of `ChainableRamRoleArn`
-/// profiles down to one that has its own, then assuming each role back up.
-async fn resolve_profile(
+/// Credentials of a profile that does not chain to another.
+async fn from_profile(
     path: &Path,
-    profile: Profile,
-    all: &[Profile],
+    profile: &Profile,
     env: &Environment,
     sts: &StsAccess,
 ) -> Result<Credentials, CredentialsError> {
+    match plan(path, profile, env)? {
+        Plan::Keys(creds) => Ok(creds),
+        Plan::AssumeRole { base, role } => assume_with(base, role, sts, env.clock().clone()).await,
+        Plan::EcsRole(role) => EcsRole::with_role(Some(role), env)?.provide().await,
+        Plan::Oidc(spec) => assume_with_oidc(&spec, sts).await,
+    }
+}
+
+/// The `source_profile` links of `profile`, itself first, down to the one that does not chain
+/// (last): a loop, a missing link or a chain too long is an error.
+pub(crate) fn chain(
+    path: &Path,
+    profile: Profile,
+    all: &[Profile],
+) -> Result<Vec<Profile>, CredentialsError> {
     let mut links = vec![profile];
     while let Some(last) = links.last().filter(|p| mode_of(p) == CHAINABLE) {
         let chain_error = |reason: String| CredentialsError::ProfileChain {
@@ -356,6 +393,19 @@ async fn resolve_profile(
         };
         links.push(next.clone());
     }
+    Ok(links)
+}
+
+/// A profile's credentials, following `source_profile` links of `ChainableRamRoleArn`
+/// profiles down to one that has its own, then assuming each role back up.
+async fn resolve_profile(
+    path: &Path,
+    profile: Profile,
+    all: &[Profile],
+    env: &Environment,
+    sts: &StsAccess,
+) -> Result<Credentials, CredentialsError> {
+    let mut links = chain(path, profile, all)?;
     let root = links.pop().expect("links starts with one profile");
     let mut creds = from_profile(path, &root, env, sts).await?;
     while let Some(link) = links.pop() {

@@ -494,58 +494,74 @@ impl Transport {
             log(status, "", &err.to_string());
             err
         })?;
-        let obj = match parse_response(api, status, &body, &redactor) {
-            Ok(obj) => obj,
-            Err(Error::InvalidResponse {
-                api,
-                http_status,
-                reason,
-                ..
-            }) if product.secret_answers => {
-                log(status, "", "invalid answer");
-                return Err(Error::InvalidResponse {
-                    api,
-                    http_status,
-                    reason,
-                    body_start: NOT_QUOTED.to_owned(),
-                });
-            }
-            Err(e) => {
-                log(
-                    status,
-                    e.request_id().unwrap_or(""),
-                    e.code().unwrap_or("invalid answer"),
-                );
-                return Err(e);
-            }
-        };
-        let request_id = obj
-            .get("RequestId")
-            .and_then(|v| v.as_str())
-            .unwrap_or("")
-            .to_owned();
-        log(status, &request_id, "ok");
-        let invalid = |reason: String| Error::InvalidResponse {
-            api,
-            http_status: status,
-            reason,
-            body_start: if product.secret_answers {
-                NOT_QUOTED.to_owned()
-            } else {
-                body_start(&body, &redactor)
-            },
-        };
-        let answer: T = serde_json::from_value(serde_json::Value::Object(obj)).map_err(|e| {
-            invalid(format!(
-                "the {} answer does not have the expected shape ({e})",
-                req.action
-            ))
+        let obj = answer_object(product, status, &body, &redactor).inspect_err(|e| {
+            log(
+                status,
+                e.request_id().unwrap_or(""),
+                e.code().unwrap_or("invalid answer"),
+            );
         })?;
-        if let Some(problem) = answer.problem() {
-            return Err(invalid(problem));
-        }
-        Ok(answer)
+        let request_id =
+            redactor.apply(obj.get("RequestId").and_then(|v| v.as_str()).unwrap_or(""));
+        log(status, &request_id, "ok");
+        typed_answer(product, req.action, status, &body, &redactor, obj)
     }
+}
+
+/// The first half of how the transport reads an HTTP answer: the JSON object of a success, or
+/// the error envelope's error, or why the body is not the expected JSON (without quoting it
+/// when the product's answers hold credentials).
+pub(crate) fn answer_object(
+    product: &Product,
+    status: u16,
+    body: &[u8],
+    redactor: &Redactor,
+) -> Result<serde_json::Map<String, serde_json::Value>, Error> {
+    match parse_response(product.name, status, body, redactor) {
+        Err(Error::InvalidResponse {
+            api,
+            http_status,
+            reason,
+            ..
+        }) if product.secret_answers => Err(Error::InvalidResponse {
+            api,
+            http_status,
+            reason,
+            body_start: NOT_QUOTED.to_owned(),
+        }),
+        other => other,
+    }
+}
+
+/// The second half: a success object as the action's answer type, which may still reject it.
+pub(crate) fn typed_answer<T: Answer>(
+    product: &Product,
+    action: &str,
+    status: u16,
+    body: &[u8],
+    redactor: &Redactor,
+    obj: serde_json::Map<String, serde_json::Value>,
+) -> Result<T, Error> {
+    let invalid = |reason: String| Error::InvalidResponse {
+        api: product.name,
+        http_status: status,
+        reason,
+        body_start: if product.secret_answers {
+            NOT_QUOTED.to_owned()
+        } else {
+            body_start(body, redactor)
+        },
+    };
+    // serde's message quotes the value it could not read, which may echo what we sent.
+    let answer: T = serde_json::from_value(serde_json::Value::Object(obj)).map_err(|e| {
+        invalid(redactor.apply(&format!(
+            "the {action} answer does not have the expected shape ({e})"
+        )))
+    })?;
+    if let Some(problem) = answer.problem() {
+        return Err(invalid(problem));
+    }
+    Ok(answer)
 }
 
 /// What an error shows instead of the start of a body that may hold new credentials.
@@ -612,6 +628,37 @@ mod tests {
             assert!(!text.contains("brand-new-secret-value"), "{text}");
             assert!(text.contains(NOT_QUOTED), "{text}");
         }
+    }
+
+    /// Found by the api_response fuzz target: the shape error quoted an unredacted value.
+    #[test]
+    fn shape_errors_never_show_a_sent_secret() {
+        #[derive(serde::Deserialize, Debug)]
+        #[serde(rename_all = "PascalCase")]
+        struct Toggled {
+            #[allow(dead_code)]
+            success: bool,
+        }
+        impl Answer for Toggled {}
+        let secret = "CAIS/sent+token==";
+        let redactor = Redactor::new([secret]);
+        let mut product = SECRET_ANSWERS;
+        product.secret_answers = false;
+        let body = format!(r#"{{"RequestId":"R","Success":"echo {secret}"}}"#);
+        let obj = answer_object(&product, 200, body.as_bytes(), &redactor).unwrap();
+        let err = typed_answer::<Toggled>(
+            &product,
+            "ActiveFlowLog",
+            200,
+            body.as_bytes(),
+            &redactor,
+            obj,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("expected shape"), "{err}");
+        assert!(!err.contains(secret), "{err}");
+        assert!(err.contains(crate::alicloud::secret::REDACTED), "{err}");
     }
 
     #[test]

@@ -147,7 +147,7 @@ pub struct Issued {
 /// error, and this body holds the new secret, so decoding happens here, without quoting.
 #[derive(Deserialize)]
 #[serde(transparent)]
-struct RawAnswer(Map<String, Value>);
+pub(crate) struct RawAnswer(Map<String, Value>);
 
 impl Answer for RawAnswer {}
 
@@ -157,7 +157,7 @@ fn text<'a>(obj: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
         .filter(|s| !s.is_empty())
 }
 
-fn decode(action: &str, answer: RawAnswer) -> Result<Issued, Error> {
+pub(crate) fn decode(action: &str, answer: RawAnswer) -> Result<Issued, Error> {
     let invalid = |reason: String| Error::InvalidResponse {
         api: "STS",
         http_status: 200,
@@ -182,9 +182,10 @@ fn decode(action: &str, answer: RawAnswer) -> Result<Issued, Error> {
     let expiration = field("Expiration")?;
     let expires =
         OffsetDateTime::parse(&expiration, &time::format_description::well_known::Rfc3339)
+            // Not quoted either: whatever the API put there may echo what we sent.
             .map_err(|e| {
                 invalid(format!(
-                    "has an Expiration that is not a time ({expiration:?}: {e})"
+                    "has an Expiration that is not an RFC 3339 time ({e})"
                 ))
             })?;
     let assumed_role_arn = obj
@@ -317,5 +318,25 @@ mod tests {
             err.contains("Expiration") && !err.contains("sec-ret") && !err.contains("tok-en"),
             "{err}"
         );
+    }
+
+    /// Found by the api_response fuzz target: the Expiration was quoted, and an answer may
+    /// echo there what the request carried (the OIDC token, the base security token).
+    #[test]
+    fn decode_never_quotes_the_expiration() {
+        let echoed = "CAIS/sent+token==";
+        let err = decode(
+            "AssumeRoleWithOIDC",
+            RawAnswer(
+                serde_json::json!({"Credentials":{"AccessKeyId":"STS.k","AccessKeySecret":"s","SecurityToken":"t","Expiration":format!("2030-01-01T{echoed}")}})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+            ),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("Expiration"), "{err}");
+        assert!(!err.contains(echoed), "{err}");
     }
 }

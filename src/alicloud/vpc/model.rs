@@ -214,6 +214,23 @@ impl Answer for DescribeAnswer {
     }
 }
 
+impl DescribeAnswer {
+    /// The page a listing returns: no flow logs when the answer has none, a total never below
+    /// zero, and the page size asked for.
+    /// The page, each flow log carrying the RequestId of this answer.
+    pub(crate) fn into_page(self, page_size: u32) -> FlowLogPage {
+        let mut flow_logs = self.flow_logs.unwrap_or_default().flow_log;
+        for f in &mut flow_logs {
+            f.request_id.clone_from(&self.request_id);
+        }
+        FlowLogPage {
+            flow_logs,
+            total_count: self.total_count.unwrap_or(0).max(0) as u64,
+            page_size,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -244,6 +261,17 @@ mod tests {
         assert_eq!(f.status, FlowLogStatus::Unknown);
         assert!(f.tags.is_none());
         assert!(serde_json::from_str::<FlowLog>(r#"{"AggregationInterval":"ten"}"#).is_err());
+    }
+
+    #[test]
+    fn every_flow_log_of_a_page_carries_the_answers_request_id() {
+        let d: DescribeAnswer = serde_json::from_str(
+            r#"{"RequestId":"REQ-1","TotalCount":2,"FlowLogs":{"FlowLog":[{"FlowLogId":"a"},{"FlowLogId":"b"}]}}"#,
+        )
+        .unwrap();
+        let page = d.into_page(50);
+        assert_eq!(page.total_count, 2);
+        assert!(page.flow_logs.iter().all(|f| f.request_id == "REQ-1"));
     }
 
     #[test]

@@ -110,15 +110,7 @@ impl Client {
             .transport()
             .call(&VPC, &call, self.auth(), opts)
             .await?;
-        let mut flow_logs = answer.flow_logs.unwrap_or_default().flow_log;
-        for f in &mut flow_logs {
-            f.request_id.clone_from(&answer.request_id);
-        }
-        Ok(FlowLogPage {
-            flow_logs,
-            total_count: answer.total_count.unwrap_or(0).max(0) as u64,
-            page_size,
-        })
+        Ok(answer.into_page(page_size))
     }
 
     /// Every flow log matching the filters, across all pages.
