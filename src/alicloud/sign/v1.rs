@@ -23,16 +23,7 @@ where
         .filter(|(k, _)| *k != "Signature")
         .collect();
     pairs.sort_unstable();
-    let mut out = String::new();
-    for (i, (k, v)) in pairs.into_iter().enumerate() {
-        if i > 0 {
-            out.push('&');
-        }
-        out.push_str(&percent_encode(k));
-        out.push('=');
-        out.push_str(&percent_encode(v));
-    }
-    out
+    encode_pairs(pairs)
 }
 
 /// `METHOD&%2F&percentEncode(canonicalized query)`.
