@@ -35,6 +35,18 @@ pub fn check_flow_log_id(path: AttrPath, id: &str, diags: &mut Diagnostics) {
     }
 }
 
+/// A warning on `path` when `id` is not shaped like a flow log ID: as a filter it can only
+/// match nothing, which is not an error (the official data source takes any string).
+pub fn warn_unmatchable_flow_log_id(path: AttrPath, id: &str, diags: &mut Diagnostics) {
+    if !looks_like_flow_log_id(id) {
+        diags.attr_warning(
+            path,
+            "Not a flow log ID",
+            format!("{id:?} is not shaped like a flow log ID (\"fl-\" followed by lower-case letters and digits), so it matches no flow log."),
+        );
+    }
+}
+
 /// An error on `path` when `region` is not a region ID.
 pub fn check_region_id(path: AttrPath, region: &str, diags: &mut Diagnostics) {
     if !looks_like_region(region) {

@@ -10,7 +10,7 @@ use regex::Regex;
 
 use super::configured::Configured;
 use super::flow_log_activation::from_api;
-use super::ids::{check_flow_log_id, check_region_id};
+use super::ids::{check_region_id, looks_like_flow_log_id, warn_unmatchable_flow_log_id};
 use crate::alicloud::FlowLogStatus;
 use crate::alicloud::{CallOptions, DescribeFlowLogsRequest, Error, FlowLog};
 use crate::diag::{AttrPath, Diagnostics};
@@ -96,7 +96,7 @@ fn schema() -> Schema {
                 Attribute::optional_computed(
                     "ids",
                     Type::list(Type::String),
-                    "Only these flow log IDs (`fl-...`). Also exported: the IDs found, sorted. An empty list does not filter.",
+                    "Only these flow log IDs (`fl-...`); a string not shaped like one matches nothing (a warning, not an error). Also exported: the IDs found, sorted. An empty list does not filter.",
                 ),
                 s("name_regex", "Only flow logs whose name matches this regular expression (Rust `regex` syntax, unanchored: use `^...$` for a whole-name match)."),
                 s("status", "Only flow logs in this status: `Active`, `Inactive`, or the transitional `Activating` and `Deactivating`."),
@@ -180,7 +180,7 @@ pub fn check(config: &Value, diags: &mut Diagnostics) {
         );
     }
     for (i, id) in id_args(config) {
-        check_flow_log_id(AttrPath::attr("ids").then_index(i as i64), id, diags);
+        warn_unmatchable_flow_log_id(AttrPath::attr("ids").then_index(i as i64), id, diags);
     }
     if let Some(r) = config.get("region_id").and_then(Value::as_str) {
         check_region_id(AttrPath::attr("region_id"), r, diags);
@@ -214,11 +214,23 @@ pub fn request(config: &Value, region: &str) -> DescribeFlowLogsRequest {
         *slot = get(name);
     }
     // One ID is one small answer instead of every page of the region; several are filtered
-    // here, since the API takes only one.
-    if let [(_, id)] = ids.as_slice() {
+    // here, since the API takes only one. An ID not shaped like one matches nothing anyway.
+    let matchable: Vec<&str> = ids
+        .iter()
+        .map(|(_, id)| *id)
+        .filter(|id| looks_like_flow_log_id(id))
+        .collect();
+    if let [id] = matchable.as_slice() {
         req.flow_log_id = Some((*id).to_owned());
     }
     req
+}
+
+/// `ids` is set and none of its known elements can match a flow log: the answer is empty
+/// without asking the API.
+fn matches_nothing(config: &Value) -> bool {
+    let ids = id_args(config);
+    !ids.is_empty() && ids.iter().all(|(_, id)| !looks_like_flow_log_id(id))
 }
 
 /// What the API cannot filter: `ids`, `name_regex` and `description`.
@@ -371,10 +383,12 @@ impl DataSource for VpcFlowLogs {
     }
 
     async fn read(&self, ctx: &Ctx, config: &Value, diags: &mut Diagnostics) -> Option<Value> {
-        // Validation ran already; checking again costs nothing and keeps bad input from
-        // ever reaching the API.
-        check(config, diags);
-        if diags.has_errors() {
+        // Validation ran already (and gave its warnings); checking again costs nothing and
+        // keeps bad input from ever reaching the API.
+        let mut checked = Diagnostics::new();
+        check(config, &mut checked);
+        if checked.has_errors() {
+            diags.extend(checked);
             return None;
         }
         let configured = Configured::from_ctx(ctx, diags)?;
@@ -405,11 +419,15 @@ impl DataSource for VpcFlowLogs {
             deadline: Some(tokio::time::Instant::now() + READ_TIMEOUT),
             cancel: ctx.cancel.clone(),
         };
-        let all = match configured
-            .flow_logs
-            .list(&request(config, &region), &opts)
-            .await
-        {
+        let listed = if matches_nothing(config) {
+            Ok(Vec::new())
+        } else {
+            configured
+                .flow_logs
+                .list(&request(config, &region), &opts)
+                .await
+        };
+        let all = match listed {
             Ok(all) => all,
             Err(e) => {
                 api_error(diags, &region, &e);
@@ -441,6 +459,7 @@ impl DataSource for VpcFlowLogs {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diag::Severity;
 
     fn config(pairs: &[(&str, Value)]) -> Value {
         let mut obj: BTreeMap<String, Value> = schema()
@@ -469,12 +488,18 @@ mod tests {
         }
     }
 
-    fn errors(config: &Value) -> Vec<String> {
+    /// The paths of the diagnostics of this severity.
+    fn paths(config: &Value, severity: Severity) -> Vec<String> {
         let mut d = Diagnostics::new();
         check(config, &mut d);
         d.iter()
+            .filter(|d| d.severity == severity)
             .map(|d| d.path.as_ref().map(|p| p.to_string()).unwrap_or_default())
             .collect()
+    }
+
+    fn errors(config: &Value) -> Vec<String> {
+        paths(config, Severity::Error)
     }
 
     #[test]
@@ -505,10 +530,17 @@ mod tests {
             errors(&config(&[("name_regex", Value::string("web-("))])),
             ["name_regex"]
         );
+        // The official data source takes any string in ids: one that is not shaped like a
+        // flow log ID matches nothing, with a warning, never an error.
+        let odd = config(&[("ids", ids(&["fl-a", "fl-b_fake", "FL-C", "vpc-x"]))]);
+        assert!(errors(&odd).is_empty());
         assert_eq!(
-            errors(&config(&[("ids", ids(&["fl-a", "fl-b", "FL-C", "vpc-x"]))])),
-            ["ids[2]", "ids[3]"]
+            paths(&odd, Severity::Warning),
+            ["ids[1]", "ids[2]", "ids[3]"]
         );
+        assert!(!matches_nothing(&odd));
+        assert!(matches_nothing(&config(&[("ids", ids(&["fl-a_fake"]))])));
+        assert!(!matches_nothing(&config(&[("ids", ids(&[]))])));
         assert_eq!(
             errors(&config(&[("region_id", Value::string("Hangzhou"))])),
             ["region_id"]
@@ -526,8 +558,20 @@ mod tests {
             ),
             ("region_id", Value::unknown()),
         ]);
-        assert_eq!(errors(&c), ["ids[1]"]);
+        assert!(errors(&c).is_empty());
+        assert_eq!(paths(&c, Severity::Warning), ["ids[1]"]);
         assert!(errors(&config(&[("ids", Value::unknown())])).is_empty());
+    }
+
+    #[test]
+    fn an_id_that_cannot_match_is_not_sent() {
+        let r = request(
+            &config(&[("ids", ids(&["fl-a", "fl-a_fake"]))]),
+            "cn-hangzhou",
+        );
+        assert_eq!(r.flow_log_id.as_deref(), Some("fl-a"));
+        let r = request(&config(&[("ids", ids(&["fl-a_fake"]))]), "cn-hangzhou");
+        assert_eq!(r.flow_log_id, None);
     }
 
     #[test]

@@ -317,10 +317,6 @@ fn bad_input_names_the_attribute_and_calls_nothing() {
         ("resource_type = \"Vpc\"", "Invalid resource_type"),
         ("traffic_type = \"Rejected\"", "Invalid traffic_type"),
         ("name_regex = \"web-(\"", "Invalid regular expression"),
-        (
-            "ids = [\"fl-ok1\", \"fl-ok2\", \"FL-BAD\"]",
-            "Invalid flow log ID",
-        ),
         ("region_id = \"Hangzhou\"", "Invalid region ID"),
     ];
     for (args, summary) in cases {
@@ -336,9 +332,6 @@ fn bad_input_names_the_attribute_and_calls_nothing() {
             all.lines().any(|l| l.contains(&quoted) && l.contains(':')),
             "{args}: attribute not pointed at:\n{all}"
         );
-        if attr == "ids" {
-            assert!(all.contains("\"FL-BAD\""), "{all}");
-        }
     }
     assert_eq!(
         describe_calls(&emu),
@@ -346,6 +339,19 @@ fn bad_input_names_the_attribute_and_calls_nothing() {
         "validation never calls the API: {}",
         emu.stats()
     );
+    // An ID that is not shaped like one is no error (the official data source takes any
+    // string): a warning on the element, and it matches nothing.
+    let tf = workspace(&emu, &data("odd", "  ids = [\"fl-web1\", \"FL-BAD\"]"));
+    let r = apply(&tf);
+    r.assert_ok();
+    let all = r.all();
+    assert!(all.contains("Warning: Not a flow log ID"), "{all}");
+    assert!(all.contains("\"FL-BAD\""), "{all}");
+    assert!(
+        all.lines().any(|l| l.contains("ids = ") && l.contains(':')),
+        "the warning points at ids:\n{all}"
+    );
+    assert_eq!(outputs(&tf)["odd"], json!(["fl-web1"]));
 }
 
 #[test]
@@ -438,4 +444,84 @@ fn check_block_warns_about_an_inactive_flow_log() {
         "{}",
         r.stdout
     );
+}
+
+/// The official provider's own acceptance cases for this data source
+/// (`TestAccAlicloudVPCFlowLogsDataSource`), each filter combination with the values of an
+/// existing flow log and with values that cannot match, and the same attribute checks.
+#[test]
+fn official_acceptance_cases_exist_and_fake() {
+    let id = "fl-accport7305";
+    let name = "tf-testAccFlowLog-7305";
+    let emu = Emulator::start(
+        &json!([{
+            "FlowLogId": id, "RegionId": "cn-hangzhou", "Status": "Active",
+            "FlowLogName": name, "Description": name,
+            "LogStoreName": "vpc-flow-log-for-vpc", "ProjectName": "vpc-flow-log-for-vpc",
+            "ResourceId": "vpc-accport7305", "ResourceType": "VPC", "TrafficType": "All"
+        }]),
+        &["--activation-delay", "0"],
+    );
+    let tf = Tf::new(&format!(
+        "{}\n{}",
+        header(),
+        include_str!("../fixtures/official_flow_logs_cases.tf")
+    ));
+    tf.write(
+        "terraform.tfvars.json",
+        &json!({
+            "flow_log_id": id, "name": name, "endpoint": emu.base_url,
+            "access_key": emu.access_key_id, "secret_key": emu.access_key_secret
+        })
+        .to_string(),
+    );
+    let r = apply(&tf);
+    r.assert_ok();
+    // A fake ID is no error; the warning names it.
+    assert!(r.all().contains("Not a flow log ID"), "{}", r.all());
+    let state = tf.show_json(None);
+    let sources = state["values"]["root_module"]["resources"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let values = |name: &str| -> Value {
+        sources
+            .iter()
+            .find(|r| r["mode"] == "data" && r["name"] == name)
+            .unwrap_or_else(|| panic!("data source {name} not in state"))["values"]
+            .clone()
+    };
+    for case in [
+        "ids",
+        "description",
+        "flow_log_name",
+        "name_regex",
+        "status",
+        "all",
+    ] {
+        let exist = values(&format!("{case}_exist"));
+        assert_eq!(exist["ids"], json!([id]), "{case}: ids");
+        assert_eq!(exist["names"], json!([name]), "{case}: names");
+        let logs = exist["logs"].as_array().unwrap();
+        assert_eq!(logs.len(), 1, "{case}: logs.#");
+        let log = &logs[0];
+        for (attr, want) in [
+            ("description", name),
+            ("flow_log_name", name),
+            ("log_store_name", "vpc-flow-log-for-vpc"),
+            ("project_name", "vpc-flow-log-for-vpc"),
+            ("resource_type", "VPC"),
+            ("traffic_type", "All"),
+            ("status", "Active"),
+        ] {
+            assert_eq!(log[attr], want, "{case}: logs.0.{attr}");
+        }
+        assert!(
+            log["resource_id"].as_str().is_some_and(|s| !s.is_empty()),
+            "{case}: logs.0.resource_id is set"
+        );
+        let fake = values(&format!("{case}_fake"));
+        assert_eq!(fake["ids"], json!([]), "{case} fake: ids.#");
+        assert_eq!(fake["names"], json!([]), "{case} fake: names.#");
+    }
 }
