@@ -8,7 +8,8 @@ use tfprovider::plugin::{handshake, logging, server};
 
 fn main() -> ExitCode {
     // Read before anything else: if Terraform dies during start-up we must still notice.
-    let parent_pid = std::os::unix::process::parent_id();
+    // `None` on Windows, where the provider does not watch its parent (see `server::parent_pid`).
+    let parent_pid = server::parent_pid();
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|a| a == "--version" || a == "-v") {
         println!("terraform-provider-alicloud {}", env!("CARGO_PKG_VERSION"));
@@ -53,7 +54,7 @@ fn main() -> ExitCode {
         port_range: plugin_env.port_range,
         client_cert_pem: plugin_env.client_cert_pem,
         debug,
-        parent_pid: Some(parent_pid),
+        parent_pid,
     };
     let provider = Arc::new(tfprovider::provider::AlicloudProvider::new());
     let engine = Arc::new(tfprovider::engine::Engine::new(provider));

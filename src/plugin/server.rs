@@ -27,8 +27,9 @@ pub struct ServeOptions {
     /// Terraform's certificate (PEM); `None` serves plaintext (TLS disabled, or `--debug`).
     pub client_cert_pem: Option<String>,
     pub debug: bool,
-    /// Our parent's PID as read first thing at start: we exit on our own once we are no
-    /// longer its child (Terraform died without saying goodbye). `None` disables the check.
+    /// Our parent's PID as read first thing at start ([`parent_pid`]): we exit on our own once
+    /// we are no longer its child (Terraform died without saying goodbye). `None` disables the
+    /// check; it is always off on Windows.
     pub parent_pid: Option<u32>,
 }
 
@@ -198,8 +199,30 @@ async fn accept_loop(
     }
 }
 
+/// Our parent's PID, read now; `main` reads it first thing, before Terraform can die.
+///
+/// Unix: `std::os::unix::process::parent_id`.
+#[cfg(unix)]
+pub fn parent_pid() -> Option<u32> {
+    Some(std::os::unix::process::parent_id())
+}
+
+/// Our parent's PID, read now; `main` reads it first thing, before Terraform can die.
+///
+/// Windows: always `None`, so the provider does not watch its parent there. The standard
+/// library has no `parent_id` on Windows, and finding and waiting on the parent would take
+/// `unsafe` Win32 calls (the crate forbids `unsafe`). A Windows provider whose Terraform was
+/// killed without calling `Shutdown` lingers until its listener is closed or it is killed.
+#[cfg(windows)]
+pub fn parent_pid() -> Option<u32> {
+    None
+}
+
 /// Terraform forwards Ctrl-C as the `Stop` RPC; the signal itself must not kill us mid-apply.
 /// In debug mode there is no Terraform in charge, so Ctrl-C ends the process.
+///
+/// Unix: SIGINT.
+#[cfg(unix)]
 fn ignore_interrupts(debug: bool, ended: mpsc::Sender<Ended>) {
     use tokio::signal::unix::{SignalKind, signal};
     if let Ok(mut sigint) = signal(SignalKind::interrupt()) {
@@ -215,7 +238,30 @@ fn ignore_interrupts(debug: bool, ended: mpsc::Sender<Ended>) {
     }
 }
 
+/// Terraform forwards Ctrl-C as the `Stop` RPC; the signal itself must not kill us mid-apply.
+/// In debug mode there is no Terraform in charge, so Ctrl-C ends the process.
+///
+/// Windows: the console's CTRL_C_EVENT (while a listener exists, tokio's handler tells
+/// Windows it was handled, so the process is not terminated).
+#[cfg(windows)]
+fn ignore_interrupts(debug: bool, ended: mpsc::Sender<Ended>) {
+    if let Ok(mut ctrl_c) = tokio::signal::windows::ctrl_c() {
+        tokio::spawn(async move {
+            while ctrl_c.recv().await.is_some() {
+                if debug {
+                    let _ = ended.send(Ended::Interrupted).await;
+                    return;
+                }
+                tracing::debug!("ignoring Ctrl-C; waiting for Terraform's Stop");
+            }
+        });
+    }
+}
+
 /// Terraform killed with -9 never calls Shutdown; once we are re-parented, nobody will.
+///
+/// Unix: polls `parent_id` every 200 ms and ends with `Ended::ParentGone` once it changed.
+#[cfg(unix)]
 fn watch_parent(parent: u32, ended: mpsc::Sender<Ended>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_millis(200));
@@ -228,6 +274,15 @@ fn watch_parent(parent: u32, ended: mpsc::Sender<Ended>) {
             }
         }
     });
+}
+
+/// Terraform killed with -9 never calls Shutdown; once we are re-parented, nobody will.
+///
+/// Windows: not supported (see [`parent_pid`], which is `None` there): never ends serving.
+#[cfg(windows)]
+fn watch_parent(parent: u32, ended: mpsc::Sender<Ended>) {
+    let _ = ended;
+    tracing::debug!(parent, "parent watching is not supported on Windows");
 }
 
 fn print_reattach(addr: SocketAddr) {
