@@ -127,7 +127,8 @@ proptest! {
 
 use tfprovider::alicloud::sign::v3;
 
-fn v3_vectors() -> Vec<Value> {
+/// The V3 vectors (also read by the emulator's V3 tests).
+pub fn v3_vectors() -> Vec<Value> {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/vectors/signature-v3.json"
@@ -136,7 +137,8 @@ fn v3_vectors() -> Vec<Value> {
     doc["vectors"].as_array().unwrap().clone()
 }
 
-fn pairs(v: &Value) -> Vec<(String, String)> {
+/// A vector's `[name, value]` pairs.
+pub fn pairs(v: &Value) -> Vec<(String, String)> {
     v.as_array()
         .unwrap()
         .iter()
