@@ -1,6 +1,7 @@
 //! A flow log's `Status` as the VPC API reports it, and what each transitional status settles
 //! to: the one place that knows the API's state machine (`Inactive` -> `Activating` ->
-//! `Active`, `Active` -> `Deactivating` -> `Inactive`, and back when the change fails).
+//! `Active`, `Active` -> `Deactivating` -> `Inactive`, and back when the change fails;
+//! `Modifying` and `Deleting` for attribute changes and deletion).
 
 use std::fmt;
 
@@ -12,6 +13,11 @@ pub enum FlowLogStatus {
     Activating,
     Inactive,
     Deactivating,
+    /// `ModifyFlowLogAttribute` under way; it goes back to the status it had, which this
+    /// status alone does not say.
+    Modifying,
+    /// `DeleteFlowLog` under way; then the flow log is gone.
+    Deleting,
     /// Anything else (empty when the API gave none).
     #[default]
     Unknown,
@@ -38,6 +44,8 @@ impl FlowLogStatus {
             FlowLogStatus::Activating => "Activating",
             FlowLogStatus::Inactive => "Inactive",
             FlowLogStatus::Deactivating => "Deactivating",
+            FlowLogStatus::Modifying => "Modifying",
+            FlowLogStatus::Deleting => "Deleting",
             FlowLogStatus::Unknown => "",
             FlowLogStatus::Other(s) => s,
         }
@@ -50,6 +58,8 @@ impl FlowLogStatus {
             "Activating" => FlowLogStatus::Activating,
             "Inactive" => FlowLogStatus::Inactive,
             "Deactivating" => FlowLogStatus::Deactivating,
+            "Modifying" => FlowLogStatus::Modifying,
+            "Deleting" => FlowLogStatus::Deleting,
             "" => FlowLogStatus::Unknown,
             other => FlowLogStatus::Other(other.to_owned()),
         }
@@ -63,6 +73,12 @@ impl FlowLogStatus {
     /// On the way somewhere: the API is still working on a change.
     pub fn is_transitional(&self) -> bool {
         self.settles_to().is_some()
+    }
+
+    /// The API is working on this flow log (any change, including a modification or a
+    /// deletion): another change now is refused with `IncorrectStatus.flowlog`.
+    pub fn is_busy(&self) -> bool {
+        self.is_transitional() || matches!(self, FlowLogStatus::Modifying | FlowLogStatus::Deleting)
     }
 
     /// Where a transitional status goes when its change succeeds.
@@ -121,10 +137,11 @@ mod tests {
             assert!(s.is_documented());
         }
         assert_eq!(S::parse(""), S::Unknown);
-        assert_eq!(S::parse("Modifying"), S::Other("Modifying".into()));
-        assert_eq!(S::parse("Modifying").as_str(), "Modifying");
+        assert_eq!(S::parse("Modifying"), S::Modifying);
+        assert_eq!(S::parse("Deleting").as_str(), "Deleting");
+        assert_eq!(S::parse("Creating"), S::Other("Creating".into()));
         assert_eq!(S::parse("active"), S::Other("active".into()));
-        assert!(!S::parse("Modifying").is_documented());
+        assert!(!S::Modifying.is_documented());
     }
 
     #[test]
@@ -140,5 +157,10 @@ mod tests {
             assert_eq!(settled.settles_to(), None);
         }
         assert!(S::Activating.is_transitional() && S::Deactivating.is_transitional());
+        for busy in [S::Activating, S::Deactivating, S::Modifying, S::Deleting] {
+            assert!(busy.is_busy());
+        }
+        assert!(!S::Active.is_busy() && !S::Inactive.is_busy());
+        assert_eq!(S::Modifying.settles_to(), None);
     }
 }
