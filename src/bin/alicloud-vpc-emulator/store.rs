@@ -134,6 +134,9 @@ impl Entry {
 
     /// Has every `(key, value)` of `filter`; a filter without a value asks for the key alone.
     fn has_tags(&self, filter: &[(String, Option<String>)]) -> bool {
+        if filter.is_empty() {
+            return true;
+        }
         let tags = self.tags();
         filter.iter().all(|(fk, fv)| {
             tags.iter()
