@@ -62,7 +62,8 @@ pub struct Request<'a> {
     /// `RegionId`, and the region whose public endpoint serves the call; `None` for products
     /// without regions in their requests.
     pub region_id: Option<&'a str>,
-    pub params: &'a [(&'static str, String)],
+    /// Names are borrowed: list parameters (`Tag.1.Key`, `TrafficPath.2`) are built per call.
+    pub params: &'a [(&'a str, String)],
     /// Codes this action may retry besides the generally transient ones (conflicts that clear
     /// by themselves).
     pub retry_also: &'static [&'static str],

@@ -23,7 +23,8 @@ use async_trait::async_trait;
 use super::flow_logs::{FlowLogApi, Seen};
 use crate::alicloud::vpc::VPC;
 use crate::alicloud::{
-    CallOptions, DescribeFlowLogsRequest, Error, FlowLog, FlowLogPage, FlowLogStatus,
+    CallOptions, CreateFlowLogRequest, CreatedFlowLog, DescribeFlowLogsRequest, Error, FlowLog,
+    FlowLogPage, FlowLogStatus, ModifyFlowLogRequest,
 };
 use listings::Listings;
 use reads::RegionReads;
@@ -107,6 +108,59 @@ impl FlowLogApi for Batched {
         self.inner.deactivate(region_id, flow_log_id, opts).await
     }
 
+    async fn create(
+        &self,
+        req: &CreateFlowLogRequest,
+        opts: &CallOptions,
+    ) -> Result<CreatedFlowLog, Error> {
+        self.inner.create(req, opts).await
+    }
+
+    async fn delete(
+        &self,
+        region_id: &str,
+        flow_log_id: &str,
+        opts: &CallOptions,
+    ) -> Result<(), Error> {
+        self.inner.delete(region_id, flow_log_id, opts).await
+    }
+
+    async fn modify(&self, req: &ModifyFlowLogRequest, opts: &CallOptions) -> Result<(), Error> {
+        self.inner.modify(req, opts).await
+    }
+
+    async fn move_resource_group(
+        &self,
+        region_id: &str,
+        flow_log_id: &str,
+        resource_group_id: &str,
+        opts: &CallOptions,
+    ) -> Result<(), Error> {
+        self.inner
+            .move_resource_group(region_id, flow_log_id, resource_group_id, opts)
+            .await
+    }
+
+    async fn tag(
+        &self,
+        region_id: &str,
+        flow_log_id: &str,
+        tags: &[(String, String)],
+        opts: &CallOptions,
+    ) -> Result<(), Error> {
+        self.inner.tag(region_id, flow_log_id, tags, opts).await
+    }
+
+    async fn untag(
+        &self,
+        region_id: &str,
+        flow_log_id: &str,
+        keys: &[String],
+        opts: &CallOptions,
+    ) -> Result<(), Error> {
+        self.inner.untag(region_id, flow_log_id, keys, opts).await
+    }
+
     async fn read(
         &self,
         region_id: &str,
@@ -137,6 +191,20 @@ impl FlowLogApi for Batched {
         last: &FlowLog,
         opts: &CallOptions,
     ) -> Result<Option<FlowLog>, Error> {
+        // A shared wait lists the flow logs in the status waited on; the API documents that
+        // filter for Active, Activating and Inactive (and the watch's listing of Deactivating
+        // has been relied on since the first release). `Modifying` and `Deleting` are not
+        // documented filter values: a listing filtered by them could answer "left" for a flow
+        // log that never was in it, so those waits describe their flow log.
+        if matches!(
+            last.status,
+            FlowLogStatus::Modifying | FlowLogStatus::Deleting | FlowLogStatus::Other(_)
+        ) {
+            return self
+                .inner
+                .wait_while(region_id, flow_log_id, last, opts)
+                .await;
+        }
         self.watch(region_id, &last.status)
             .wait(
                 self.inner.clone(),

@@ -12,7 +12,7 @@ use tokio::time::Instant;
 
 use super::watch::ROUND;
 use super::*;
-use crate::resources::flow_log_activation::lifecycle::{self, Goal, Target};
+use crate::resources::flow_logs::lifecycle::{self, Goal, Target};
 use crate::resources::test_fake::flow_log;
 
 const REGION: &str = "cn-hangzhou";
@@ -184,6 +184,52 @@ impl FlowLogApi for Region {
         &self,
         _region_id: &str,
         _flow_log_id: &str,
+        _opts: &CallOptions,
+    ) -> Result<(), Error> {
+        unreachable!("not used here")
+    }
+
+    async fn create(
+        &self,
+        _req: &CreateFlowLogRequest,
+        _opts: &CallOptions,
+    ) -> Result<CreatedFlowLog, Error> {
+        unreachable!("not used here")
+    }
+
+    async fn delete(&self, _region: &str, _id: &str, _opts: &CallOptions) -> Result<(), Error> {
+        unreachable!("not used here")
+    }
+
+    async fn modify(&self, _req: &ModifyFlowLogRequest, _opts: &CallOptions) -> Result<(), Error> {
+        unreachable!("not used here")
+    }
+
+    async fn move_resource_group(
+        &self,
+        _region: &str,
+        _id: &str,
+        _group: &str,
+        _opts: &CallOptions,
+    ) -> Result<(), Error> {
+        unreachable!("not used here")
+    }
+
+    async fn tag(
+        &self,
+        _region: &str,
+        _id: &str,
+        _tags: &[(String, String)],
+        _opts: &CallOptions,
+    ) -> Result<(), Error> {
+        unreachable!("not used here")
+    }
+
+    async fn untag(
+        &self,
+        _region: &str,
+        _id: &str,
+        _keys: &[String],
         _opts: &CallOptions,
     ) -> Result<(), Error> {
         unreachable!("not used here")
