@@ -9,6 +9,7 @@ mod docs;
 mod emulator;
 mod emulator_sts;
 mod emulator_v3;
+mod flow_log;
 mod imports;
 mod outcomes;
 mod plugin_cli;
