@@ -7,6 +7,7 @@ mod data_source;
 mod dist;
 mod docs;
 mod emulator;
+mod emulator_flow_log;
 mod emulator_sts;
 mod emulator_v3;
 mod flow_log;
