@@ -400,3 +400,72 @@ fn the_official_providers_state_moves_over_with_an_empty_plan() {
     );
     assert_eq!(field(&emu, "fl-officialtagged0002", "Status"), "Inactive");
 }
+
+/// A flow log the API creates but that fails to start (`Activating`, then back `Inactive`):
+/// the apply fails saying so, the flow log is in state (tainted, not lost), and once the cause
+/// is gone the next apply replaces it.
+#[test]
+fn a_creation_failing_in_the_background_is_kept_tainted_and_replaced() {
+    // The emulator numbers the flow logs it creates: the first one is known in advance.
+    let doomed = "fl-emu00000000000000001";
+    let emu = Emulator::start(
+        &json!([]),
+        &[
+            "--activation-delay",
+            "300ms",
+            "--background-fail-id",
+            doomed,
+        ],
+    );
+    let tf = workspace(&emu, &basic(""));
+    let r = apply(&tf);
+    r.assert_failed();
+    let out = r.all();
+    assert!(out.contains("went back to Inactive"), "{out}");
+    assert!(
+        out.contains(&format!("Flow log {doomed} was created but is not active")),
+        "{out}"
+    );
+    let state = tf.show_json(None);
+    let res = &state["values"]["root_module"]["resources"][0];
+    assert_eq!(res["values"]["id"], doomed, "{state}");
+    assert_eq!(res["values"]["status"], "Inactive");
+    assert_eq!(res["tainted"], true, "{state}");
+
+    emu.clear_faults();
+    let r = plan_exit(&tf);
+    assert_eq!(r.code(), 2, "{}", r.all());
+    assert!(
+        r.stdout.contains("is tainted, so must be replaced"),
+        "{}",
+        r.stdout
+    );
+    apply(&tf).assert_ok();
+    assert_empty_plan(&tf);
+    assert!(emu.flow_log(doomed).is_none(), "the failed one is deleted");
+    let id = values(&tf, "default")["id"].as_str().unwrap().to_owned();
+    assert_eq!(field(&emu, &id, "Status"), "Active");
+}
+
+/// Conflicts the official resource retries are retried within the timeout: one flow log, not
+/// an error.
+#[test]
+fn conflicts_are_retried() {
+    let emu = Emulator::start(&json!([]), &["--activation-delay", "100ms"]);
+    emu.fail_next(2, "TaskConflict", &["CreateFlowLog"]);
+    let tf = workspace(&emu, &basic(""));
+    apply(&tf).assert_ok();
+    assert_empty_plan(&tf);
+    assert_eq!(actions(&emu, "CreateFlowLog"), 3);
+    assert_eq!(emu.flow_logs().len(), 1);
+
+    emu.fail_next(1, "OperationConflict", &["ModifyFlowLogAttribute"]);
+    step(&tf, &emu, &basic("  description = \"after a conflict\"\n"));
+    assert_eq!(actions(&emu, "ModifyFlowLogAttribute"), 2);
+
+    emu.fail_next(1, "IncorrectStatus.flowlog", &["DeleteFlowLog"]);
+    tf.run(&["destroy", "-auto-approve", "-input=false", "-no-color"])
+        .assert_ok();
+    assert_eq!(actions(&emu, "DeleteFlowLog"), 2);
+    assert!(emu.flow_logs().is_empty());
+}
