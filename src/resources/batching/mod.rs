@@ -6,7 +6,8 @@
 //! API, and a single operation costs what it did alone. Batching changes the cost, never the
 //! answer: every answer is what the API said about that flow log, within the caller's own
 //! deadline and cancellation, and a listing refused for permission turns batching off
-//! (`listings`).
+//! (`listings`). A listing of a whole region made for the data source serves the reads of both
+//! resources too.
 
 mod listings;
 mod reads;
@@ -78,7 +79,22 @@ impl FlowLogApi for Batched {
         req: &DescribeFlowLogsRequest,
         opts: &CallOptions,
     ) -> Result<Vec<FlowLog>, Error> {
-        self.inner.list(req, opts).await
+        let at = tokio::time::Instant::now();
+        let all = self.inner.list(req, opts).await?;
+        // A listing of the whole region (the data source without filters) is what the reads of
+        // the resources would list: one listing serves both.
+        let whole_region = *req
+            == DescribeFlowLogsRequest {
+                region_id: req.region_id.clone(),
+                page_size: req.page_size,
+                ..Default::default()
+            };
+        if whole_region {
+            self.region_reads(&req.region_id)
+                .offer(at, all.clone())
+                .await;
+        }
+        Ok(all)
     }
 
     async fn page(

@@ -290,6 +290,39 @@ async fn a_small_region_is_read_in_one_call() {
     assert_eq!(region.calls(), 1);
 }
 
+/// The data source lists the whole region; the resources' reads of the same command are then
+/// answered from that listing, with no call of their own. A filtered listing serves nothing.
+#[tokio::test(start_paused = true)]
+async fn a_listing_of_the_whole_region_serves_the_reads_too() {
+    let region = Region::new(300, "Active", Duration::ZERO);
+    let b = Batched::new(region.clone());
+    let filtered = DescribeFlowLogsRequest {
+        region_id: REGION.to_owned(),
+        status: Some(FlowLogStatus::Active),
+        ..Default::default()
+    };
+    b.list(&filtered, &opts()).await.unwrap();
+    let whole = DescribeFlowLogsRequest {
+        region_id: REGION.to_owned(),
+        ..Default::default()
+    };
+    assert_eq!(b.list(&whole, &opts()).await.unwrap().len(), 300);
+    let listed = region.calls();
+    assert_eq!(listed, 12, "two listings of 6 pages");
+    for i in 0..300 {
+        let seen = b.read(REGION, &id(i), &opts()).await.unwrap().unwrap();
+        assert_eq!(seen.flow_log.flow_log_id, id(i));
+    }
+    assert_eq!(region.calls(), listed, "no call for the reads");
+    assert!(
+        b.read(REGION, "fl-unknown", &opts())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(region.calls(), listed + 1, "one not listed is described");
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_failed_listing_leaves_each_read_its_own_describe() {
     let region = Region::new(200, "Active", Duration::ZERO);
