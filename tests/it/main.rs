@@ -11,6 +11,7 @@ mod emulator_flow_log;
 mod emulator_sts;
 mod emulator_v3;
 mod flow_log;
+mod flow_log_examples;
 mod imports;
 mod outcomes;
 mod plugin_cli;
