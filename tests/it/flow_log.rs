@@ -170,6 +170,28 @@ fn the_official_acceptance_steps_each_end_in_an_empty_plan() {
         "every change was in place"
     );
 
+    // Drift in an argument shows in the plan, and the apply repairs it in place.
+    emu.upsert(
+        &id,
+        &json!({"Description": "changed outside", "Status": "Active"}),
+    );
+    let r = plan_exit(&tf);
+    assert_eq!(r.code(), 2, "{}", r.all());
+    assert!(
+        r.stdout.contains("\"changed outside\" -> \"again\""),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("\"Active\" -> \"Inactive\""),
+        "{}",
+        r.stdout
+    );
+    apply(&tf).assert_ok();
+    assert_empty_plan(&tf);
+    assert_eq!(field(&emu, &id, "Description"), "again");
+    assert_eq!(field(&emu, &id, "Status"), "Inactive");
+
     tf.run(&["destroy", "-auto-approve", "-input=false", "-no-color"])
         .assert_ok();
     assert!(emu.flow_log(&id).is_none(), "deleted");
@@ -468,4 +490,40 @@ fn conflicts_are_retried() {
         .assert_ok();
     assert_eq!(actions(&emu, "DeleteFlowLog"), 2);
     assert!(emu.flow_logs().is_empty());
+}
+
+/// An `import` block (Terraform 1.5+) with a `REGION:ID`: planned as an import, applied, then
+/// an empty plan; import changes nothing in the cloud.
+#[test]
+fn an_import_block_takes_an_existing_flow_log() {
+    let id = "fl-importblock0001";
+    let seed = json!([{"FlowLogId": id, "RegionId": "cn-beijing", "Status": "Active",
+        "FlowLogName": "imported", "ResourceType": "VPC", "ResourceId": "vpc-bp1qpo0kug3a20qqe0000",
+        "TrafficType": "All", "ProjectName": "flow-project", "LogStoreName": "flow-store",
+        "AggregationInterval": 10}]);
+    let emu = Emulator::start(&seed, &["--activation-delay", "0"]);
+    let body = format!(
+        "import {{\n  to = alicloud_vpc_flow_log.default\n  id = \"cn-beijing:{id}\"\n}}\n\n{}",
+        basic("  flow_log_name = \"imported\"\n  region_id = \"cn-beijing\"\n")
+    );
+    let tf = workspace(&emu, &body);
+    let r = plan_exit(&tf);
+    assert_eq!(r.code(), 2, "{}", r.all());
+    assert!(r.stdout.contains("will be imported"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("1 to import, 0 to add, 0 to change, 0 to destroy"),
+        "{}",
+        r.stdout
+    );
+    apply(&tf).assert_ok();
+    assert_empty_plan(&tf);
+    assert_eq!(values(&tf, "default")["id"], id);
+    assert_eq!(values(&tf, "default")["region_id"], "cn-beijing");
+    let changes: Vec<Value> = emu
+        .requests()
+        .into_iter()
+        .filter(|r| r["action"] != "DescribeFlowLogs")
+        .collect();
+    assert!(changes.is_empty(), "import changed something: {changes:?}");
 }

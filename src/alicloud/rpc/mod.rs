@@ -67,6 +67,10 @@ pub struct Request<'a> {
     /// Codes this action may retry besides the generally transient ones (conflicts that clear
     /// by themselves).
     pub retry_also: &'static [&'static str],
+    /// The call creates something and takes no idempotency token: an attempt whose answer was
+    /// lost (a timeout, a broken connection) may have taken effect, so it is not made again.
+    /// Error answers from the API are retried as usual: the API said it did nothing.
+    pub creates: bool,
 }
 
 /// How a request is authenticated.
@@ -338,6 +342,15 @@ impl Transport {
                 continue;
             }
             if !(err.is_retryable() || err.code().is_some_and(|c| req.retry_also.contains(&c))) {
+                return Err(err);
+            }
+            if req.creates && matches!(err, Error::Timeout { .. } | Error::Transport { .. }) {
+                tracing::warn!(
+                    product = api,
+                    action = req.action,
+                    attempts = attempt,
+                    "not retrying: the answer was lost and the call may have taken effect"
+                );
                 return Err(err);
             }
             if matches!(err, Error::Timeout { .. })
@@ -618,6 +631,7 @@ mod tests {
                 region_id: None,
                 params: &[],
                 retry_also: &[],
+                creates: false,
             };
             let err = t
                 .call::<Creds>(&product, &req, Auth::Anonymous, &CallOptions::default())

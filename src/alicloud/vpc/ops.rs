@@ -52,6 +52,7 @@ impl Client {
             region_id: Some(region_id),
             params: &params,
             retry_also,
+            creates: false,
         };
         let answer: ActionAnswer = self.transport().call(&VPC, &req, self.auth(), opts).await?;
         Ok(ActionResponse {
@@ -101,6 +102,7 @@ impl Client {
             region_id: Some(region_id),
             params: &params,
             retry_also: CREATE_CONFLICT_CODES,
+            creates: true,
         };
         let answer: CreateAnswer = self
             .transport()
@@ -261,6 +263,7 @@ impl Client {
             // Conflicts of a flow log being changed by another task clear by themselves. Status
             // errors are not retried: the resource describes the flow log again and decides.
             retry_also: TOGGLE_CONFLICT_CODES,
+            creates: false,
         };
         let answer: ActionAnswer = self.transport().call(&VPC, &req, self.auth(), opts).await?;
         Ok(ActionResponse {
@@ -329,6 +332,7 @@ impl Client {
             region_id: Some(region_id),
             params: &params,
             retry_also: &[],
+            creates: false,
         };
         let answer: DescribeAnswer = self
             .transport()

@@ -112,7 +112,17 @@ pub async fn create(
     };
     let out = changes::create(api, &req, opts).await;
     let Some(id) = out.id.clone() else {
-        if let Err(Failure::Api(e)) = &out.result {
+        if let Err(Failure::Api(e @ (Error::Timeout { .. } | Error::Transport { .. }))) =
+            &out.result
+        {
+            diags.error(
+                "The answer to CreateFlowLog was lost",
+                format!(
+                    "{e}. The request may have created a flow log for {} all the same; it was not sent again, so that no second one is created. Before applying again, look for it (data \"alicloud_vpc_flow_logs\" with resource_id = \"{}\", or the console) and import it, or delete it.",
+                    req.resource_id, req.resource_id
+                ),
+            );
+        } else if let Err(Failure::Api(e)) = &out.result {
             api_error(diags, "Could not create the flow log".to_owned(), e);
         } else if let Err(f) = &out.result {
             let t = Target { region, id: "" };
