@@ -115,6 +115,11 @@ pub async fn create(
     };
     out.request_id = created.request_id;
     let id = created.flow_log_id;
+    tracing::debug!(
+        flow_log_id = %id,
+        request_id = %out.request_id,
+        "CreateFlowLog accepted: waiting until the flow log is Active"
+    );
     out.id = Some(id.clone());
     let t = Target {
         region: &req.region_id,
@@ -170,6 +175,13 @@ pub async fn modify(
         Err(e) => return Err(e.into()),
     }
     let seen = api.describe(t.region, t.id, opts).await?;
+    if let Some(fl) = &seen {
+        tracing::debug!(
+            flow_log_id = t.id,
+            status = %fl.status,
+            "ModifyFlowLogAttribute accepted: waiting until the flow log is out of Modifying"
+        );
+    }
     match until_settled(api, &t, seen, opts).await? {
         Some(fl) => Ok(fl),
         None => Err(Failure::Deleted),
@@ -189,9 +201,21 @@ pub async fn delete(
     };
     match api.delete(t.region, t.id, opts).await {
         Ok(()) => {}
-        Err(e) if is_not_found(&e) => return Ok(()),
+        Err(e) if is_not_found(&e) => {
+            tracing::debug!(
+                flow_log_id = t.id,
+                code = e.code().unwrap_or_default(),
+                request_id = e.request_id().unwrap_or_default(),
+                "DeleteFlowLog: no such flow log any more, which is what a deletion wants"
+            );
+            return Ok(());
+        }
         Err(e) => return Err(e.into()),
     }
+    tracing::debug!(
+        flow_log_id = t.id,
+        "DeleteFlowLog accepted: waiting until the flow log is gone"
+    );
     let seen = look_after_change(api, t, &before.status, false, opts).await?;
     match until_settled(api, t, seen, opts).await? {
         None => Ok(()),

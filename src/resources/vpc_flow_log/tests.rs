@@ -145,7 +145,9 @@ fn state_records_what_the_api_said_and_keeps_empty_forms() {
 }
 
 /// The official provider's state (tests/fixtures/official_vpc_flow_log.tfstate, shaped as
-/// `aliyun/alicloud` writes it) decodes and upgrades to this provider's form.
+/// `aliyun/alicloud` writes it: one instance as an older release wrote it, without
+/// `flow_log_id` and with `aggregation_interval` a number, one as a newer release, with an
+/// attribute this provider does not have) decodes and upgrades to this provider's form.
 #[test]
 fn the_official_state_is_taken_over() {
     let res = VpcFlowLog::new();
