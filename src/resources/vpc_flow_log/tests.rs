@@ -387,3 +387,41 @@ async fn a_refused_creation_points_at_the_attribute() {
         d.detail
     );
 }
+
+/// A modification still under way when the update timeout runs out: an error that says so and
+/// names the status, and the state the API then shows (nothing lost).
+#[tokio::test(start_paused = true)]
+async fn an_update_that_times_out_keeps_the_flow_log() {
+    let res = VpcFlowLog::new();
+    let fake = Arc::new(FakeFlowLogs::new(ID).describes([S("Active"), S("Modifying")]));
+    let ctx = ctx(&fake);
+    let prior = state_from(&flow_log(ID, "Active"), REGION, &create_config(&res, &[]));
+    let timeouts = Value::Object(
+        [
+            ("create".to_owned(), Value::Null),
+            ("update".to_owned(), Value::string("30s")),
+            ("delete".to_owned(), Value::Null),
+        ]
+        .into(),
+    );
+    let config = create_config(
+        &res,
+        &[
+            ("description", Value::string("slow")),
+            ("timeouts", timeouts),
+        ],
+    );
+    let started = tokio::time::Instant::now();
+    let (state, diags) = plan_and_apply(&res, &ctx, &prior, &config).await;
+    let waited = started.elapsed();
+    assert!(diags.has_errors());
+    let text = format!("{diags:?}");
+    assert!(
+        text.contains("Timed out waiting to modify flow log"),
+        "{text}"
+    );
+    assert!(text.contains("still Modifying"), "{text}");
+    assert!(waited >= Duration::from_secs(30), "{waited:?}");
+    assert_eq!(state.get("id"), Some(&Value::string(ID)));
+    assert_eq!(fake.count(M), 1);
+}
