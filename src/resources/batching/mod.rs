@@ -207,14 +207,11 @@ impl FlowLogApi for Batched {
         last: &FlowLog,
         opts: &CallOptions,
     ) -> Result<Option<FlowLog>, Error> {
-        // A shared wait lists the flow logs in the status waited on; the API documents that
-        // filter for Active, Activating and Inactive (and the watch's listing of Deactivating
-        // has been relied on since the first release). `Modifying` and `Deleting` are not
-        // documented filter values: a listing filtered by them could answer "left" for a flow
-        // log that never was in it, so those waits describe their flow log.
+        // A status the API does not know to list by (or this provider does not know at all)
+        // is waited out by describing the flow log.
         if matches!(
             last.status,
-            FlowLogStatus::Modifying | FlowLogStatus::Deleting | FlowLogStatus::Other(_)
+            FlowLogStatus::Other(_) | FlowLogStatus::Unknown
         ) {
             return self
                 .inner

@@ -48,13 +48,13 @@ fn stopped(cancelled: bool, last: Option<FlowLog>) -> Failure {
 }
 
 /// Describes the flow log right after a change, looking again for [`START_GRACE`] while it
-/// still shows `unchanged` (the change may not show yet) or, for a new flow log
-/// (`new = true`), while the API does not list it yet.
+/// does not show the change yet (`shows` is false), or, for a new flow log (`new = true`),
+/// while the API does not list it yet.
 async fn look_after_change(
     api: &dyn FlowLogApi,
     t: &Target<'_>,
-    unchanged: &FlowLogStatus,
     new: bool,
+    shows: impl Fn(&FlowLog) -> bool + Send,
     opts: &CallOptions,
 ) -> Result<Option<FlowLog>, Failure> {
     let until = Instant::now() + START_GRACE;
@@ -63,7 +63,7 @@ async fn look_after_change(
         let now = api.describe(t.region, t.id, opts).await?;
         let shows_change = match &now {
             None => !new,
-            Some(fl) => fl.status != *unchanged,
+            Some(fl) => shows(fl),
         };
         if shows_change || Instant::now() >= until {
             return Ok(now);
@@ -115,12 +115,24 @@ pub async fn create(
     };
     out.request_id = created.request_id;
     let id = created.flow_log_id;
+    tracing::debug!(
+        flow_log_id = %id,
+        request_id = %out.request_id,
+        "CreateFlowLog accepted: waiting until the flow log is Active"
+    );
     out.id = Some(id.clone());
     let t = Target {
         region: &req.region_id,
         id: &id,
     };
-    let seen = look_after_change(api, &t, &FlowLogStatus::Inactive, true, opts).await;
+    let seen = look_after_change(
+        api,
+        &t,
+        true,
+        |fl| fl.status != FlowLogStatus::Inactive,
+        opts,
+    )
+    .await;
     let seen = match seen {
         Ok(seen) => seen,
         Err(f) => {
@@ -158,18 +170,35 @@ pub async fn modify(
         region: &req.region_id,
         id: &req.flow_log_id,
     };
-    // A flow log still settling from an earlier change refuses another one: wait it out
-    // rather than spending the transport's retries on it.
-    let before = api.describe(t.region, t.id, opts).await?;
-    if until_settled(api, &t, before, opts).await?.is_none() {
-        return Err(Failure::NotFound);
-    }
+    // A flow log still busy with an earlier change answers IncorrectStatus.flowlog, which the
+    // transport retries within the timeout.
     match api.modify(req, opts).await {
         Ok(()) => {}
         Err(e) if is_not_found(&e) => return Err(Failure::NotFound),
         Err(e) => return Err(e.into()),
     }
-    let seen = api.describe(t.region, t.id, opts).await?;
+    // Under way (`Modifying`), or already done: every field asked for shows its new value.
+    let done = |fl: &FlowLog| {
+        let same = |asked: &Option<String>, has: String| asked.as_ref().is_none_or(|a| *a == has);
+        same(&req.flow_log_name, fl.flow_log_name.clone())
+            && same(&req.description, fl.description.clone())
+            && same(
+                &req.aggregation_interval,
+                fl.aggregation_interval
+                    .map(|n| n.to_string())
+                    .unwrap_or_default(),
+            )
+            && same(&req.ip_version, fl.ip_version.clone())
+    };
+    let seen =
+        look_after_change(api, &t, false, |fl| fl.status.is_busy() || done(fl), opts).await?;
+    if let Some(fl) = &seen {
+        tracing::debug!(
+            flow_log_id = t.id,
+            status = %fl.status,
+            "ModifyFlowLogAttribute accepted: waiting until the flow log is out of Modifying"
+        );
+    }
     match until_settled(api, &t, seen, opts).await? {
         Some(fl) => Ok(fl),
         None => Err(Failure::Deleted),
@@ -183,16 +212,25 @@ pub async fn delete(
     t: &Target<'_>,
     opts: &CallOptions,
 ) -> Result<(), Failure> {
-    let before = api.describe(t.region, t.id, opts).await?;
-    let Some(before) = until_settled(api, t, before, opts).await? else {
-        return Ok(());
-    };
     match api.delete(t.region, t.id, opts).await {
         Ok(()) => {}
-        Err(e) if is_not_found(&e) => return Ok(()),
+        Err(e) if is_not_found(&e) => {
+            tracing::debug!(
+                flow_log_id = t.id,
+                code = e.code().unwrap_or_default(),
+                request_id = e.request_id().unwrap_or_default(),
+                "DeleteFlowLog: no such flow log any more, which is what a deletion wants"
+            );
+            return Ok(());
+        }
         Err(e) => return Err(e.into()),
     }
-    let seen = look_after_change(api, t, &before.status, false, opts).await?;
+    tracing::debug!(
+        flow_log_id = t.id,
+        "DeleteFlowLog accepted: waiting until the flow log is gone"
+    );
+    // The flow log shows the deletion once it is busy (`Deleting`) or gone.
+    let seen = look_after_change(api, t, false, |fl| fl.status.is_busy(), opts).await?;
     match until_settled(api, t, seen, opts).await? {
         None => Ok(()),
         Some(fl) => Err(Failure::NotDeleted(Box::new(fl))),

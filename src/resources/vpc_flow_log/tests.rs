@@ -145,7 +145,9 @@ fn state_records_what_the_api_said_and_keeps_empty_forms() {
 }
 
 /// The official provider's state (tests/fixtures/official_vpc_flow_log.tfstate, shaped as
-/// `aliyun/alicloud` writes it) decodes and upgrades to this provider's form.
+/// `aliyun/alicloud` writes it: one instance as an older release wrote it, without
+/// `flow_log_id` and with `aggregation_interval` a number, one as a newer release, with an
+/// attribute this provider does not have) decodes and upgrades to this provider's form.
 #[test]
 fn the_official_state_is_taken_over() {
     let res = VpcFlowLog::new();
@@ -292,6 +294,7 @@ async fn a_creation_failing_in_the_background_is_recorded_and_reported() {
 #[tokio::test(start_paused = true)]
 async fn modifying_an_inactive_flow_log_ends_when_it_is_back_inactive() {
     let res = VpcFlowLog::new();
+    // Right after the call the API still shows it Inactive and unchanged: looked at again.
     let fake = Arc::new(FakeFlowLogs::new(ID).describes([
         S("Inactive"),
         S("Modifying"),
@@ -342,23 +345,33 @@ async fn delete_waits_until_gone_and_a_missing_flow_log_is_success() {
     assert!(state.is_null());
     assert_eq!(fake.count(Del), 1);
 
-    // Already gone: no DeleteFlowLog at all.
+    // Gone at once (a fast API).
     let fake = Arc::new(FakeFlowLogs::new(ID).describes([Gone]));
     let (state, diags) = plan_and_apply(&res, &ctx(&fake), &prior, &Value::Null).await;
     assert!(!diags.has_errors(), "{diags:?}");
     assert!(state.is_null());
-    assert_eq!(fake.count(Del), 0);
+    assert_eq!(fake.methods(), vec![Del, D]);
 
-    // Gone between the look and the call: the API's not-found answer is success.
+    // Already gone: the API's not-found answer is success.
     let fake = Arc::new(
         FakeFlowLogs::new(ID)
             .describes([S("Active")])
-            .changes([Reply::Api("InvalidFlowLogId.NotFound")]),
+            .changes([Reply::Api("InvalidInstanceId.NotFound")]),
     );
     let (state, diags) = plan_and_apply(&res, &ctx(&fake), &prior, &Value::Null).await;
     assert!(!diags.has_errors(), "{diags:?}");
     assert!(state.is_null());
-    assert_eq!(fake.methods(), vec![D, Del]);
+    assert_eq!(fake.methods(), vec![Del]);
+
+    // Still there, not deleting, after the grace: an error, and it stays in state.
+    let fake = Arc::new(FakeFlowLogs::new(ID).describes([S("Active")]));
+    let (state, diags) = plan_and_apply(&res, &ctx(&fake), &prior, &Value::Null).await;
+    assert!(diags.has_errors());
+    assert!(
+        format!("{diags:?}").contains("it is still there"),
+        "{diags:?}"
+    );
+    assert_eq!(state, prior);
 }
 
 /// An API error names its code, message and RequestId, on the attribute it is about.
@@ -384,4 +397,42 @@ async fn a_refused_creation_points_at_the_attribute() {
         "{}",
         d.detail
     );
+}
+
+/// A modification still under way when the update timeout runs out: an error that says so and
+/// names the status, and the state the API then shows (nothing lost).
+#[tokio::test(start_paused = true)]
+async fn an_update_that_times_out_keeps_the_flow_log() {
+    let res = VpcFlowLog::new();
+    let fake = Arc::new(FakeFlowLogs::new(ID).describes([S("Modifying")]));
+    let ctx = ctx(&fake);
+    let prior = state_from(&flow_log(ID, "Active"), REGION, &create_config(&res, &[]));
+    let timeouts = Value::Object(
+        [
+            ("create".to_owned(), Value::Null),
+            ("update".to_owned(), Value::string("30s")),
+            ("delete".to_owned(), Value::Null),
+        ]
+        .into(),
+    );
+    let config = create_config(
+        &res,
+        &[
+            ("description", Value::string("slow")),
+            ("timeouts", timeouts),
+        ],
+    );
+    let started = tokio::time::Instant::now();
+    let (state, diags) = plan_and_apply(&res, &ctx, &prior, &config).await;
+    let waited = started.elapsed();
+    assert!(diags.has_errors());
+    let text = format!("{diags:?}");
+    assert!(
+        text.contains("Timed out waiting to modify flow log"),
+        "{text}"
+    );
+    assert!(text.contains("still Modifying"), "{text}");
+    assert!(waited >= Duration::from_secs(30), "{waited:?}");
+    assert_eq!(state.get("id"), Some(&Value::string(ID)));
+    assert_eq!(fake.count(M), 1);
 }
