@@ -924,3 +924,79 @@ fn the_new_actions_are_signed_and_checked_like_the_others() {
     assert_error(&create(&emu, &[]), 503, "ServiceUnavailable");
     assert_ok(&create(&emu, &[]));
 }
+
+#[test]
+fn the_tag_operations_refuse_malformed_lists() {
+    let emu = Emulator::start(&json!([{"FlowLogId": "fl-1"}]), NOW);
+    let ids: Vec<String> = (1..=51).map(|n| format!("ResourceId.{n}")).collect();
+    let many_ids: Vec<(&str, &str)> = ids.iter().map(|k| (k.as_str(), "fl-1")).collect();
+    let keys: Vec<String> = (1..=21).map(|n| format!("TagKey.{n}")).collect();
+    let many_keys: Vec<(&str, &str)> = keys.iter().map(|k| (k.as_str(), "k")).collect();
+    let with = |action: &str, extra: &[(&str, &str)]| {
+        let mut a = vec![HZ, ("ResourceType", "FLOWLOG")];
+        a.extend_from_slice(extra);
+        emu.call(action, &a)
+    };
+    let tag = [("Tag.1.Key", "k")];
+    type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str);
+    let cases: Vec<Case> = vec![
+        (
+            "TagResources",
+            [&many_ids[..], &tag].concat(),
+            "InvalidParameter",
+        ),
+        (
+            "TagResources",
+            vec![("ResourceId.0", "fl-1"), ("Tag.1.Key", "k")],
+            "InvalidParameter",
+        ),
+        (
+            "UnTagResources",
+            [&many_ids[..1], &many_keys[..]].concat(),
+            "InvalidParameter",
+        ),
+        (
+            "UnTagResources",
+            vec![("ResourceId.1", "fl-1"), ("All", "maybe")],
+            "InvalidParameter",
+        ),
+        (
+            "UnTagResources",
+            vec![("ResourceId.1", "fl-1"), ("TagKey.1", "")],
+            "InvalidParameter",
+        ),
+        (
+            "ListTagResources",
+            vec![("ResourceId.1", "fl-1"), ("MaxResults", "0")],
+            "InvalidParameter",
+        ),
+        (
+            "ListTagResources",
+            vec![("ResourceId.1", "fl-1"), ("MaxResults", "51")],
+            "InvalidParameter",
+        ),
+        (
+            "ListTagResources",
+            vec![("Tag.1.Value", "v")],
+            "MissingParameter",
+        ),
+    ];
+    for (action, extra, code) in cases {
+        let r = with(action, &extra);
+        assert_error(&r, 400, code);
+    }
+    // ResourceType left out entirely.
+    assert_error(
+        &emu.call(
+            "TagResources",
+            &[HZ, ("ResourceId.1", "fl-1"), ("Tag.1.Key", "k")],
+        ),
+        400,
+        "MissingParameter",
+    );
+    // Nothing was tagged by a refused call.
+    assert_eq!(
+        emu.flow_log("fl-1").expect("seeded")["Tags"],
+        json!({"Tag": []})
+    );
+}
