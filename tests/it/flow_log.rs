@@ -527,3 +527,71 @@ fn an_import_block_takes_an_existing_flow_log() {
         .collect();
     assert!(changes.is_empty(), "import changed something: {changes:?}");
 }
+
+/// In a configuration that keeps the official provider for its other resources
+/// (`replace-provider` would move those too), naming this provider on the flow logs
+/// (`provider = alicloudrs`) is the whole move: Terraform hands the state the official provider
+/// wrote to the provider the configuration names, which upgrades it without an API call, and
+/// the plan is empty. The official provider cannot be downloaded here, so its address is
+/// dev-overridden to this repository's binary too: this shows what Terraform does with the
+/// state (the provider the configuration names takes it over), not the official binary.
+#[test]
+fn in_a_mixed_configuration_naming_the_provider_moves_the_flow_logs() {
+    let seed = json!([
+        {"FlowLogId": "fl-officialplain0001", "RegionId": "cn-hangzhou", "Status": "Active",
+         "ResourceType": "VPC", "ResourceId": "vpc-bp1qpo0kug3a20qqe0001", "TrafficType": "All",
+         "ProjectName": "flow-project", "LogStoreName": "flow-store", "AggregationInterval": 10,
+         "IpVersion": "IPv4"}
+    ]);
+    let emu = Emulator::start(&seed, &["--activation-delay", "0"]);
+    let provider = provider_block(&emu);
+    let body = format!(
+        "terraform {{\n  required_providers {{\n    alicloud = {{\n      source = \"aliyun/alicloud\"\n    }}\n    alicloudrs = {{\n      source = \"alicloud-rs/alicloud\"\n    }}\n  }}\n}}\n\n{provider}\n{}\n{}",
+        provider.replacen("provider \"alicloud\"", "provider \"alicloudrs\"", 1),
+        MIGRATED
+            .split("\nresource \"alicloud_vpc_flow_log\" \"tagged\"")
+            .next()
+            .unwrap()
+            .replace(
+                "resource \"alicloud_vpc_flow_log\" \"plain\" {\n",
+                "resource \"alicloud_vpc_flow_log\" \"plain\" {\n  provider = alicloudrs\n\n"
+            ),
+    );
+    let tf = Tf::new(&body);
+    let plugin_dir = std::path::Path::new(crate::tf::PROVIDER_BIN)
+        .parent()
+        .unwrap();
+    std::fs::write(
+        tf.dir.path().join("terraform.rc"),
+        format!(
+            "provider_installation {{\n  dev_overrides {{\n    \"{ours}\" = \"{dir}\"\n    \"{OFFICIAL}\" = \"{dir}\"\n  }}\n  direct {{}}\n}}\n",
+            ours = tfprovider::PROVIDER_ADDRESS,
+            dir = plugin_dir.display()
+        ),
+    )
+    .unwrap();
+    let mut state: Value = serde_json::from_str(OFFICIAL_STATE).unwrap();
+    state["resources"].as_array_mut().unwrap().truncate(1);
+    tf.write("terraform.tfstate", &state.to_string());
+
+    let r = tf.run(&[
+        "plan",
+        "-refresh=false",
+        "-detailed-exitcode",
+        "-input=false",
+        "-no-color",
+    ]);
+    assert_eq!(r.code(), 0, "expected no changes:\n{}", r.all());
+    assert!(emu.requests().is_empty(), "{:?}", emu.requests());
+    assert_empty_plan(&tf);
+    apply(&tf).assert_ok();
+    let state: Value = serde_json::from_str(&tf.state_file()).unwrap();
+    let r = &state["resources"][0];
+    assert_eq!(
+        r["provider"],
+        format!("provider[\"{}\"]", tfprovider::PROVIDER_ADDRESS),
+        "{r}"
+    );
+    assert_eq!(r["instances"][0]["schema_version"], 1, "{r}");
+    assert_empty_plan(&tf);
+}

@@ -33,12 +33,13 @@ fn string_map(v: &Value, name: &str) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
-/// The attribute an API error is about, from the names in its code or message.
+/// The attribute an API error is about, from the names in its code (messages are free text:
+/// "stage" is not about tags).
 fn attribute_of(e: &Error) -> Option<&'static str> {
     let Error::Api(a) = e else {
         return None;
     };
-    let text = format!("{} {}", a.code, a.message).to_ascii_lowercase();
+    let text = a.code.to_ascii_lowercase();
     [
         ("regionid", "region_id"),
         ("project", "project_name"),
