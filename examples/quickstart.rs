@@ -1,4 +1,4 @@
-//! The quickstart: `cargo run --release --example quickstart`.
+//! The quickstart: `cargo run --release --example quickstart [-- create]`.
 //!
 //! Runs the real `terraform` CLI with the provider built from this repository against the local
 //! VPC emulator, so a newcomer sees a flow log go from `Inactive` to `Active` without an Alibaba
@@ -10,6 +10,11 @@
 //! 4. in a temporary directory, with its own CLI configuration (`dev_overrides` pointing at the
 //!    build), runs `terraform plan` and `terraform apply` on `examples/quickstart/*.tf`;
 //! 5. asks the emulator for the flow log's status.
+//!
+//! With `create`, the second quickstart: the emulator starts empty, the configuration is
+//! `examples/quickstart-create/*.tf`, which creates a flow log with `alicloud_vpc_flow_log`;
+//! after the apply the quickstart checks the new flow log is `Active`, then runs
+//! `terraform destroy` and checks it is gone.
 //!
 //! Nothing outside the temporary directory is written (no `~/.terraformrc`, no plugin cache),
 //! and the emulator is stopped and the directory removed however the run ends, Ctrl-C included.
@@ -32,6 +37,38 @@ const ACCESS_KEY: &str = "emulator-access-key-id";
 const SECRET_KEY: &str = "emulator-access-key-secret";
 const REGION: &str = "cn-hangzhou";
 const FLOW_LOG_ID: &str = "fl-quickstart0001";
+/// The name `examples/quickstart-create/main.tf` gives the flow log it creates.
+const CREATED_NAME: &str = "quickstart-vpc-traffic";
+
+/// Which quickstart: activate the seeded flow log, or create one.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Activate,
+    Create,
+}
+
+impl Mode {
+    fn from_args() -> Option<Mode> {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        match args
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .as_slice()
+        {
+            [] => Some(Mode::Activate),
+            ["create"] => Some(Mode::Create),
+            _ => None,
+        }
+    }
+
+    fn config_dir(self) -> &'static str {
+        match self {
+            Mode::Activate => "examples/quickstart",
+            Mode::Create => "examples/quickstart-create",
+        }
+    }
+}
 
 type Result<T> = std::result::Result<T, String>;
 
@@ -48,6 +85,15 @@ fn main() -> ExitCode {
 }
 
 fn run() -> Result<ExitCode> {
+    let Some(mode) = Mode::from_args() else {
+        eprintln!(
+            "usage: cargo run --release --example quickstart [-- create]\n\n\
+             Without an argument: activate a flow log seeded in the emulator\n\
+             (examples/quickstart). With `create`: create a flow log, then destroy it\n\
+             (examples/quickstart-create)."
+        );
+        return Ok(ExitCode::from(2));
+    };
     let _ctrl_c = CtrlC::survive()?;
     let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
 
@@ -90,14 +136,24 @@ fn run() -> Result<ExitCode> {
         .map_err(|e| format!("could not create a temporary directory: {e}"))?;
 
     // 3. The emulator: a local stand-in for the VPC flow-log API.
-    let seed = manifest_dir.join("examples/quickstart/seed.json");
+    let seed = (mode == Mode::Activate).then(|| manifest_dir.join("examples/quickstart/seed.json"));
     step(&format!(
-        "Starting the emulator: {EMULATOR_BIN} --seed examples/quickstart/seed.json --activation-delay 1s"
+        "Starting the emulator: {EMULATOR_BIN}{} --activation-delay 1s",
+        if seed.is_some() {
+            " --seed examples/quickstart/seed.json"
+        } else {
+            ""
+        }
     ));
     let emulator_log = tmp.path().join("emulator.log");
-    let emulator = Emulator::start(&bin_dir.join(EMULATOR_BIN), &seed, &emulator_log)?;
+    let emulator = Emulator::start(&bin_dir.join(EMULATOR_BIN), seed.as_deref(), &emulator_log)?;
     println!("    listening on {}", emulator.base_url);
-    println!("    {FLOW_LOG_ID}: {}", describe(&emulator.base_url));
+    match mode {
+        Mode::Activate => println!("    {FLOW_LOG_ID}: {}", describe(&emulator.base_url)),
+        Mode::Create => println!(
+            "    no flow log yet; every well-formed VPC, Log Service project and logstore exists"
+        ),
+    }
 
     // 4. Terraform, in its own directory with its own CLI configuration.
     let cli_config = tmp.path().join("terraform.rc");
@@ -111,7 +167,7 @@ fn run() -> Result<ExitCode> {
         ),
     )?;
     let work = tmp.path().join("work");
-    copy_tf_files(&manifest_dir.join("examples/quickstart"), &work)?;
+    copy_tf_files(&manifest_dir.join(mode.config_dir()), &work)?;
 
     let tf = |args: &[&str]| terraform(args, &work, &cli_config, &emulator.base_url);
     step("terraform version");
@@ -144,6 +200,9 @@ fn run() -> Result<ExitCode> {
             fl["FlowLogName"].as_str().unwrap_or(""),
         );
     }
+    if mode == Mode::Create {
+        return create_checks(&logs, &emulator.base_url, &tf, &emulator_log);
+    }
     let status = logs
         .iter()
         .find(|fl| fl["FlowLogId"] == FLOW_LOG_ID)
@@ -158,6 +217,51 @@ fn run() -> Result<ExitCode> {
         "\nDone: Terraform activated {FLOW_LOG_ID} through the provider built from this \
          repository.\nThe same examples/quickstart/main.tf works against Alibaba Cloud with your \
          own credentials: see README.md, \"Using it against real Alibaba Cloud\"."
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The second quickstart's end: the created flow log is `Active`; `terraform destroy` deletes it.
+fn create_checks(
+    logs: &[serde_json::Value],
+    base_url: &str,
+    tf: &dyn Fn(&[&str]) -> Command,
+    emulator_log: &Path,
+) -> Result<ExitCode> {
+    let created: Vec<&serde_json::Value> = logs
+        .iter()
+        .filter(|fl| fl["FlowLogName"] == CREATED_NAME)
+        .collect();
+    let [fl] = created.as_slice() else {
+        return Err(format!(
+            "terraform succeeded but the emulator holds {} flow logs named {CREATED_NAME}",
+            created.len()
+        ));
+    };
+    let id = fl["FlowLogId"].as_str().unwrap_or("?").to_owned();
+    let status = fl["Status"].as_str().unwrap_or("missing");
+    if status != "Active" {
+        return Err(format!(
+            "terraform succeeded but {id} is {status}, not Active"
+        ));
+    }
+    step("terraform destroy -auto-approve -input=false");
+    let code = run_terraform(tf(&["destroy", "-auto-approve", "-input=false"]))?;
+    if code != 0 {
+        return Ok(terraform_failed("destroy", code, emulator_log));
+    }
+    let left = flow_logs(base_url)?;
+    if !left.is_empty() {
+        return Err(format!(
+            "terraform destroy succeeded but the emulator still holds {} flow logs",
+            left.len()
+        ));
+    }
+    println!(
+        "\nDone: Terraform created {id} (Active) and deleted it again through the provider built \
+         from this repository.\nThe same examples/quickstart-create/main.tf works against \
+         Alibaba Cloud with your own credentials and a VPC, project and logstore of yours: see \
+         README.md, \"Using it against real Alibaba Cloud\"."
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -194,11 +298,13 @@ struct Emulator {
 }
 
 impl Emulator {
-    fn start(bin: &Path, seed: &Path, log: &Path) -> Result<Emulator> {
+    fn start(bin: &Path, seed: Option<&Path>, log: &Path) -> Result<Emulator> {
         let log_file = File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
-        let mut child = Command::new(bin)
-            .arg("--seed")
-            .arg(seed)
+        let mut cmd = Command::new(bin);
+        if let Some(seed) = seed {
+            cmd.arg("--seed").arg(seed);
+        }
+        let mut child = cmd
             .args(["--activation-delay", "1s"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

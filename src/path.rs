@@ -26,6 +26,10 @@ impl AttrPath {
         self.0.push(PathStep::Attr(name.to_owned()));
         self
     }
+    pub fn then_key(mut self, key: &str) -> Self {
+        self.0.push(PathStep::Key(key.to_owned()));
+        self
+    }
     pub fn then_index(mut self, i: i64) -> Self {
         self.0.push(PathStep::Index(i));
         self

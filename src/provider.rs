@@ -428,7 +428,10 @@ impl Provider for AlicloudProvider {
     }
 
     fn resources(&self) -> Vec<ResourceFactory> {
-        vec![FlowLogActivation::factory]
+        vec![
+            FlowLogActivation::factory,
+            crate::resources::vpc_flow_log::VpcFlowLog::factory,
+        ]
     }
 
     fn data_sources(&self) -> Vec<DataSourceFactory> {

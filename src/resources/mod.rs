@@ -6,6 +6,7 @@ pub mod configured;
 pub mod flow_log_activation;
 pub mod flow_logs;
 pub mod ids;
+pub mod vpc_flow_log;
 pub mod vpc_flow_logs;
 
 #[cfg(test)]

@@ -11,7 +11,8 @@ use tokio::time::Instant;
 
 use super::flow_logs::FlowLogApi;
 use crate::alicloud::{
-    ApiError, CallOptions, DescribeFlowLogsRequest, Error, FlowLog, FlowLogPage, FlowLogStatus,
+    ApiError, CallOptions, CreateFlowLogRequest, CreatedFlowLog, DescribeFlowLogsRequest, Error,
+    FlowLog, FlowLogPage, FlowLogStatus, ModifyFlowLogRequest,
 };
 
 /// Which API call was made.
@@ -21,6 +22,12 @@ pub enum Method {
     List,
     Activate,
     Deactivate,
+    Create,
+    Delete,
+    Modify,
+    Move,
+    Tag,
+    Untag,
 }
 
 /// One call the code under test made.
@@ -29,6 +36,9 @@ pub struct Call {
     pub method: Method,
     pub region: String,
     pub id: String,
+    /// What a change asked for (the request's fields, as `Debug` prints them); empty for reads
+    /// and toggles.
+    pub detail: String,
     /// When (tokio's clock: virtual under paused time).
     pub at: Instant,
 }
@@ -113,6 +123,9 @@ pub struct FakeFlowLogs {
     activates: Mutex<VecDeque<Reply>>,
     /// Answers to deactivate (first to last); success once empty.
     deactivates: Mutex<VecDeque<Reply>>,
+    /// Answers to the other changes (create, delete, modify, move, tag, untag), shared, first
+    /// to last; success once empty.
+    changes: Mutex<VecDeque<Reply>>,
     /// What `list` filters from, unless `list_error` is set.
     listing: Vec<FlowLog>,
     list_error: Option<Reply>,
@@ -129,6 +142,7 @@ impl FakeFlowLogs {
             )]))),
             activates: Mutex::new(VecDeque::new()),
             deactivates: Mutex::new(VecDeque::new()),
+            changes: Mutex::new(VecDeque::new()),
             listing: Vec::new(),
             list_error: None,
             calls: Mutex::new(Vec::new()),
@@ -200,13 +214,29 @@ impl FakeFlowLogs {
         self.calls().iter().filter(|c| c.method == method).count()
     }
 
+    /// Answers to the changes other than activate and deactivate, in order.
+    pub fn changes(self, replies: impl IntoIterator<Item = Reply>) -> Self {
+        self.changes.lock().unwrap().extend(replies);
+        self
+    }
+
     fn record(&self, method: Method, region: &str, id: &str) {
+        self.record_change(method, region, id, String::new());
+    }
+
+    fn record_change(&self, method: Method, region: &str, id: &str, detail: String) {
         self.calls.lock().unwrap().push(Call {
             method,
             region: region.to_owned(),
             id: id.to_owned(),
+            detail,
             at: Instant::now(),
         });
+    }
+
+    fn change(&self, method: Method, region: &str, id: &str, detail: String) -> Result<(), Error> {
+        self.record_change(method, region, id, detail);
+        self.toggle(&self.changes)
     }
 
     fn next_describe(&self) -> Reply {
@@ -327,6 +357,72 @@ impl FlowLogApi for FakeFlowLogs {
     ) -> Result<(), Error> {
         self.record(Method::Deactivate, region_id, flow_log_id);
         self.toggle(&self.deactivates)
+    }
+
+    async fn create(
+        &self,
+        req: &CreateFlowLogRequest,
+        _opts: &CallOptions,
+    ) -> Result<CreatedFlowLog, Error> {
+        let id = self.template.flow_log_id.clone();
+        self.change(Method::Create, &req.region_id, &id, format!("{req:?}"))?;
+        Ok(CreatedFlowLog {
+            flow_log_id: id,
+            request_id: "REQ-CREATE".to_owned(),
+        })
+    }
+
+    async fn delete(
+        &self,
+        region_id: &str,
+        flow_log_id: &str,
+        _opts: &CallOptions,
+    ) -> Result<(), Error> {
+        self.change(Method::Delete, region_id, flow_log_id, String::new())
+    }
+
+    async fn modify(&self, req: &ModifyFlowLogRequest, _opts: &CallOptions) -> Result<(), Error> {
+        self.change(
+            Method::Modify,
+            &req.region_id,
+            &req.flow_log_id,
+            format!("{req:?}"),
+        )
+    }
+
+    async fn move_resource_group(
+        &self,
+        region_id: &str,
+        flow_log_id: &str,
+        resource_group_id: &str,
+        _opts: &CallOptions,
+    ) -> Result<(), Error> {
+        self.change(
+            Method::Move,
+            region_id,
+            flow_log_id,
+            resource_group_id.to_owned(),
+        )
+    }
+
+    async fn tag(
+        &self,
+        region_id: &str,
+        flow_log_id: &str,
+        tags: &[(String, String)],
+        _opts: &CallOptions,
+    ) -> Result<(), Error> {
+        self.change(Method::Tag, region_id, flow_log_id, format!("{tags:?}"))
+    }
+
+    async fn untag(
+        &self,
+        region_id: &str,
+        flow_log_id: &str,
+        keys: &[String],
+        _opts: &CallOptions,
+    ) -> Result<(), Error> {
+        self.change(Method::Untag, region_id, flow_log_id, format!("{keys:?}"))
     }
 }
 

@@ -625,3 +625,53 @@ async fn user_agent_and_form_body_as_the_sdks_send() {
         "{head}"
     );
 }
+
+/// A local server that reads each request, counts it, and hangs up without answering.
+async fn hang_up_server() -> (String, Arc<Mutex<u32>>) {
+    let seen = Arc::new(Mutex::new(0));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let count = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let _ = read_head_and_body(&mut s).await;
+            *count.lock().unwrap() += 1;
+            drop(s);
+        }
+    });
+    (format!("http://{addr}"), seen)
+}
+
+/// A CreateFlowLog whose answer is lost may have created a flow log: it is not sent again (a
+/// second flow log would be left behind). A describe in the same situation is retried.
+#[tokio::test]
+async fn a_creation_whose_answer_is_lost_is_not_sent_again() {
+    let (url, seen) = hang_up_server().await;
+    let s = Settings {
+        access_key: Some("ak".into()),
+        secret_key: Some(Secret::new("sk")),
+        vpc_endpoint: Some(url),
+        max_retry_timeout: Duration::from_secs(3),
+        ..Settings::default()
+    };
+    let client = Client::new(s, no_env()).unwrap();
+    let req = tfprovider::alicloud::CreateFlowLogRequest {
+        region_id: REGION.into(),
+        resource_type: "VPC".into(),
+        resource_id: "vpc-bp1qpo0kug3a20qqe0000".into(),
+        traffic_type: "All".into(),
+        project_name: "flow-project".into(),
+        log_store_name: "flow-store".into(),
+        ..Default::default()
+    };
+    let err = client.create_flow_log(&req, &opts()).await.unwrap_err();
+    assert!(matches!(err, Error::Transport { .. }), "{err:?}");
+    assert_eq!(*seen.lock().unwrap(), 1, "sent once");
+
+    *seen.lock().unwrap() = 0;
+    client
+        .describe_flow_log(REGION, "fl-1", &opts())
+        .await
+        .unwrap_err();
+    assert!(*seen.lock().unwrap() > 1, "a describe is retried");
+}

@@ -414,7 +414,7 @@ async fn gateway_errors() {
             "InvalidTimeStamp.Format",
         ),
         ("Timestamp", "yesterday", 400, "InvalidTimeStamp.Format"),
-        ("Action", "DeleteFlowLog", 404, "InvalidAction.NotFound"),
+        ("Action", "CreateVpc", 404, "InvalidAction.NotFound"),
     ];
     for (name, value, status, code) in cases {
         let mut p = emu.params("DescribeFlowLogs", &region);

@@ -498,3 +498,83 @@ fn v1_and_v3_side_by_side_share_nonces() {
         .collect();
     assert_eq!(shapes, ["v1", "v3", "v1", "v3"]);
 }
+
+#[test]
+fn the_flow_log_lifecycle_in_v3_shape() {
+    let emu = Emulator::start(&json!([]), &["--activation-delay", "0"]);
+    let hz = ("RegionId", "cn-hangzhou");
+    let (s, v) = V3::new(
+        &emu,
+        "CreateFlowLog",
+        &[
+            hz,
+            ("ResourceType", "VPC"),
+            ("ResourceId", "vpc-abc123"),
+            ("TrafficType", "All"),
+            ("ProjectName", "my-project"),
+            ("LogStoreName", "my-logstore"),
+            ("FlowLogName", "流日志 a+b"),
+            ("Tag.1.Key", "env"),
+            ("Tag.1.Value", "prod"),
+        ],
+    )
+    .call(&emu);
+    assert_eq!(s, 200, "{v}");
+    let id = v["FlowLogId"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(id, "fl-emu00000000000000001");
+    let id = id.as_str();
+    let calls: Vec<(&str, Vec<(&str, &str)>)> = vec![
+        (
+            "ModifyFlowLogAttribute",
+            vec![hz, ("FlowLogId", id), ("Description", "d")],
+        ),
+        (
+            "TagResources",
+            vec![
+                hz,
+                ("ResourceType", "FLOWLOG"),
+                ("ResourceId.1", id),
+                ("Tag.1.Key", "team"),
+            ],
+        ),
+        (
+            "ListTagResources",
+            vec![hz, ("ResourceType", "FLOWLOG"), ("ResourceId.1", id)],
+        ),
+        (
+            "UnTagResources",
+            vec![
+                hz,
+                ("ResourceType", "FLOWLOG"),
+                ("ResourceId.1", id),
+                ("TagKey.1", "env"),
+            ],
+        ),
+        (
+            "MoveResourceGroup",
+            vec![
+                hz,
+                ("ResourceType", "FLOWLOG"),
+                ("ResourceId", id),
+                ("NewResourceGroupId", "rg-abc"),
+            ],
+        ),
+    ];
+    for (action, params) in &calls {
+        // Parameters in a form body, as in the query: both are signed.
+        let (s, v) = V3::new(&emu, action, params).in_body().call(&emu);
+        assert_eq!(s, 200, "{action}: {v}");
+        let mut wrong = V3::new(&emu, action, params);
+        wrong.secret_override = Some("not-the-secret".to_owned());
+        assert_error(wrong.call(&emu), 400, "SignatureDoesNotMatch");
+    }
+    let fl = emu.flow_log(id).expect("created");
+    assert_eq!(fl["FlowLogName"], "流日志 a+b");
+    assert_eq!(fl["Description"], "d");
+    assert_eq!(fl["ResourceGroupId"], "rg-abc");
+    assert_eq!(fl["Tags"], json!({"Tag": [{"Key": "team", "Value": ""}]}));
+    let (s, v) = V3::new(&emu, "DeleteFlowLog", &[hz, ("FlowLogId", id)]).call(&emu);
+    assert_eq!((s, v["Success"].as_str()), (200, Some("true")), "{v}");
+    assert!(emu.flow_log(id).is_none());
+    assert!(emu.requests().iter().all(|r| r["signature"] == "v3"));
+}

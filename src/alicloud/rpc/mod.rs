@@ -62,10 +62,15 @@ pub struct Request<'a> {
     /// `RegionId`, and the region whose public endpoint serves the call; `None` for products
     /// without regions in their requests.
     pub region_id: Option<&'a str>,
-    pub params: &'a [(&'static str, String)],
+    /// Names are borrowed: list parameters (`Tag.1.Key`, `TrafficPath.2`) are built per call.
+    pub params: &'a [(&'a str, String)],
     /// Codes this action may retry besides the generally transient ones (conflicts that clear
     /// by themselves).
     pub retry_also: &'static [&'static str],
+    /// The call creates something and takes no idempotency token: an attempt whose answer was
+    /// lost (a timeout, a broken connection) may have taken effect, so it is not made again.
+    /// Error answers from the API are retried as usual: the API said it did nothing.
+    pub creates: bool,
 }
 
 /// How a request is authenticated.
@@ -337,6 +342,15 @@ impl Transport {
                 continue;
             }
             if !(err.is_retryable() || err.code().is_some_and(|c| req.retry_also.contains(&c))) {
+                return Err(err);
+            }
+            if req.creates && matches!(err, Error::Timeout { .. } | Error::Transport { .. }) {
+                tracing::warn!(
+                    product = api,
+                    action = req.action,
+                    attempts = attempt,
+                    "not retrying: the answer was lost and the call may have taken effect"
+                );
                 return Err(err);
             }
             if matches!(err, Error::Timeout { .. })
@@ -617,6 +631,7 @@ mod tests {
                 region_id: None,
                 params: &[],
                 retry_also: &[],
+                creates: false,
             };
             let err = t
                 .call::<Creds>(&product, &req, Auth::Anonymous, &CallOptions::default())

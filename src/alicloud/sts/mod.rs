@@ -226,6 +226,7 @@ pub async fn assume_role(
         region_id: region,
         params: &params,
         retry_also: &[],
+        creates: false,
     };
     let answer: RawAnswer = transport
         .call(&STS, &req, Auth::Signed(base), &CallOptions::default())
@@ -255,6 +256,7 @@ pub async fn assume_role_with_oidc(
         region_id: region,
         params: &params,
         retry_also: &[],
+        creates: false,
     };
     let answer: RawAnswer = transport
         .call(&STS, &req, Auth::Anonymous, &CallOptions::default())

@@ -7,8 +7,8 @@ pub mod product;
 pub mod status;
 
 pub use model::{
-    ActionResponse, DescribeFlowLogsRequest, FlowLog, FlowLogPage, MAX_PAGE_SIZE, Tag, Tags,
-    TrafficPath,
+    ActionResponse, CreateFlowLogRequest, CreatedFlowLog, DescribeFlowLogsRequest, FlowLog,
+    FlowLogPage, MAX_PAGE_SIZE, ModifyFlowLogRequest, Tag, Tags, TrafficPath,
 };
 pub use product::{ENV_VPC_ENDPOINT, VPC, host_for_region};
 pub use status::FlowLogStatus;

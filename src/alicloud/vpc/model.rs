@@ -13,6 +13,13 @@ pub struct ActionResponse {
     pub request_id: String,
 }
 
+/// The answer of `CreateFlowLog`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatedFlowLog {
+    pub flow_log_id: String,
+    pub request_id: String,
+}
+
 /// A flow log as DescribeFlowLogs reports it.
 #[derive(Clone, Debug, Deserialize, Default, PartialEq)]
 #[serde(rename_all = "PascalCase", default)]
@@ -105,6 +112,47 @@ pub struct DescribeFlowLogsRequest {
     pub page_size: Option<u32>,
 }
 
+/// `CreateFlowLog`: what the new flow log captures and where it delivers; `None` and empty
+/// lists are not sent (the API's defaults apply).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CreateFlowLogRequest {
+    pub region_id: String,
+    pub resource_type: String,
+    pub resource_id: String,
+    pub traffic_type: String,
+    pub project_name: String,
+    pub log_store_name: String,
+    pub flow_log_name: Option<String>,
+    pub description: Option<String>,
+    /// 1, 5 or 10 (minutes), as text: the API takes it either way.
+    pub aggregation_interval: Option<String>,
+    pub ip_version: Option<String>,
+    pub resource_group_id: Option<String>,
+    pub traffic_path: Vec<String>,
+    pub tags: Vec<(String, String)>,
+}
+
+/// `ModifyFlowLogAttribute`: only the fields given are sent (`Some("")` clears a text).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ModifyFlowLogRequest {
+    pub region_id: String,
+    pub flow_log_id: String,
+    pub flow_log_name: Option<String>,
+    pub description: Option<String>,
+    pub aggregation_interval: Option<String>,
+    pub ip_version: Option<String>,
+}
+
+impl ModifyFlowLogRequest {
+    /// Nothing to change.
+    pub fn is_empty(&self) -> bool {
+        self.flow_log_name.is_none()
+            && self.description.is_none()
+            && self.aggregation_interval.is_none()
+            && self.ip_version.is_none()
+    }
+}
+
 /// One page of a DescribeFlowLogs listing.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct FlowLogPage {
@@ -185,6 +233,30 @@ impl Answer for ActionAnswer {
     fn problem(&self) -> Option<String> {
         (self.success == Some(false))
             .then(|| "the API answered Success=false without an error code".to_owned())
+    }
+}
+
+/// The answer of `CreateFlowLog`: the new flow log's ID.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct CreateAnswer {
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub(crate) request_id: String,
+    #[serde(default, deserialize_with = "lenient_bool")]
+    pub(crate) success: Option<bool>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub(crate) flow_log_id: String,
+}
+
+impl Answer for CreateAnswer {
+    fn problem(&self) -> Option<String> {
+        if self.success == Some(false) {
+            Some("the API answered Success=false without an error code".to_owned())
+        } else if self.flow_log_id.trim().is_empty() {
+            Some("CreateFlowLog answered without a FlowLogId".to_owned())
+        } else {
+            None
+        }
     }
 }
 

@@ -1,11 +1,16 @@
-//! Typed VPC flow-log operations on the shared client: ActiveFlowLog, DeactiveFlowLog, and
-//! DescribeFlowLogs for one flow log or as a filtered listing of every page.
+//! Typed VPC flow-log operations on the shared client: CreateFlowLog, DeleteFlowLog,
+//! ModifyFlowLogAttribute, ActiveFlowLog, DeactiveFlowLog, the tag and resource-group calls for
+//! flow logs, and DescribeFlowLogs for one flow log or as a filtered listing of every page.
 
 use super::model::{
-    ActionAnswer, ActionResponse, DescribeAnswer, DescribeFlowLogsRequest, FlowLog, FlowLogPage,
-    MAX_PAGE_SIZE, MAX_PAGES,
+    ActionAnswer, ActionResponse, CreateAnswer, CreateFlowLogRequest, CreatedFlowLog,
+    DescribeAnswer, DescribeFlowLogsRequest, FlowLog, FlowLogPage, MAX_PAGE_SIZE, MAX_PAGES,
+    ModifyFlowLogRequest,
 };
-use super::product::{TOGGLE_CONFLICT_CODES, VPC};
+use super::product::{
+    CHANGE_CONFLICT_CODES, CREATE_CONFLICT_CODES, FLOW_LOG_RESOURCE_TYPE, TOGGLE_CONFLICT_CODES,
+    VPC,
+};
 use crate::alicloud::client::Client;
 use crate::alicloud::error::Error;
 use crate::alicloud::rpc::{CallOptions, Request};
@@ -19,7 +24,228 @@ fn required<'a>(name: &str, value: &'a str) -> Result<&'a str, Error> {
     }
 }
 
+/// A parameter sent only when it has a value.
+fn optional(params: &mut Vec<(String, String)>, name: &str, value: &Option<String>) {
+    if let Some(v) = value {
+        params.push((name.to_owned(), v.clone()));
+    }
+}
+
 impl Client {
+    /// One action whose answer is only a RequestId; names are built per call (list
+    /// parameters are numbered).
+    async fn action(
+        &self,
+        action: &'static str,
+        region_id: &str,
+        params: &[(String, String)],
+        retry_also: &'static [&'static str],
+        opts: &CallOptions,
+    ) -> Result<ActionResponse, Error> {
+        let region_id = required("region_id", region_id)?;
+        let params: Vec<(&str, String)> = params
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.clone()))
+            .collect();
+        let req = Request {
+            action,
+            region_id: Some(region_id),
+            params: &params,
+            retry_also,
+            creates: false,
+        };
+        let answer: ActionAnswer = self.transport().call(&VPC, &req, self.auth(), opts).await?;
+        Ok(ActionResponse {
+            request_id: answer.request_id,
+        })
+    }
+
+    /// Creates a flow log (asynchronous: `Activating`, then `Active`); answers its ID at once.
+    pub async fn create_flow_log(
+        &self,
+        req: &CreateFlowLogRequest,
+        opts: &CallOptions,
+    ) -> Result<CreatedFlowLog, Error> {
+        let region_id = required("region_id", &req.region_id)?;
+        let mut params: Vec<(String, String)> = Vec::new();
+        for (name, value) in [
+            ("ResourceType", &req.resource_type),
+            ("ResourceId", &req.resource_id),
+            ("TrafficType", &req.traffic_type),
+            ("ProjectName", &req.project_name),
+            ("LogStoreName", &req.log_store_name),
+        ] {
+            params.push((name.to_owned(), required(name, value)?.to_owned()));
+        }
+        optional(&mut params, "FlowLogName", &req.flow_log_name);
+        optional(&mut params, "Description", &req.description);
+        optional(
+            &mut params,
+            "AggregationInterval",
+            &req.aggregation_interval,
+        );
+        optional(&mut params, "IpVersion", &req.ip_version);
+        optional(&mut params, "ResourceGroupId", &req.resource_group_id);
+        for (i, path) in req.traffic_path.iter().enumerate() {
+            params.push((format!("TrafficPath.{}", i + 1), path.clone()));
+        }
+        for (i, (k, v)) in req.tags.iter().enumerate() {
+            params.push((format!("Tag.{}.Key", i + 1), k.clone()));
+            params.push((format!("Tag.{}.Value", i + 1), v.clone()));
+        }
+        let params: Vec<(&str, String)> = params
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.clone()))
+            .collect();
+        let call = Request {
+            action: "CreateFlowLog",
+            region_id: Some(region_id),
+            params: &params,
+            retry_also: CREATE_CONFLICT_CODES,
+            creates: true,
+        };
+        let answer: CreateAnswer = self
+            .transport()
+            .call(&VPC, &call, self.auth(), opts)
+            .await?;
+        Ok(CreatedFlowLog {
+            flow_log_id: answer.flow_log_id.trim().to_owned(),
+            request_id: answer.request_id,
+        })
+    }
+
+    /// Deletes a flow log (asynchronous: `Deleting`, then gone).
+    pub async fn delete_flow_log(
+        &self,
+        region_id: &str,
+        flow_log_id: &str,
+        opts: &CallOptions,
+    ) -> Result<ActionResponse, Error> {
+        let id = required("flow_log_id", flow_log_id)?;
+        let params = [("FlowLogId".to_owned(), id.to_owned())];
+        self.action(
+            "DeleteFlowLog",
+            region_id,
+            &params,
+            CHANGE_CONFLICT_CODES,
+            opts,
+        )
+        .await
+    }
+
+    /// Changes a flow log's name, description, aggregation interval or IP version
+    /// (asynchronous: `Modifying`, then back to the status it had).
+    pub async fn modify_flow_log_attribute(
+        &self,
+        req: &ModifyFlowLogRequest,
+        opts: &CallOptions,
+    ) -> Result<ActionResponse, Error> {
+        let id = required("flow_log_id", &req.flow_log_id)?;
+        let mut params = vec![("FlowLogId".to_owned(), id.to_owned())];
+        optional(&mut params, "FlowLogName", &req.flow_log_name);
+        optional(&mut params, "Description", &req.description);
+        optional(
+            &mut params,
+            "AggregationInterval",
+            &req.aggregation_interval,
+        );
+        optional(&mut params, "IpVersion", &req.ip_version);
+        self.action(
+            "ModifyFlowLogAttribute",
+            &req.region_id,
+            &params,
+            CHANGE_CONFLICT_CODES,
+            opts,
+        )
+        .await
+    }
+
+    /// Moves a flow log to another resource group.
+    pub async fn move_flow_log_resource_group(
+        &self,
+        region_id: &str,
+        flow_log_id: &str,
+        new_resource_group_id: &str,
+        opts: &CallOptions,
+    ) -> Result<ActionResponse, Error> {
+        let params = [
+            (
+                "ResourceId".to_owned(),
+                required("flow_log_id", flow_log_id)?.to_owned(),
+            ),
+            (
+                "NewResourceGroupId".to_owned(),
+                required("resource_group_id", new_resource_group_id)?.to_owned(),
+            ),
+            ("ResourceType".to_owned(), FLOW_LOG_RESOURCE_TYPE.to_owned()),
+        ];
+        self.action(
+            "MoveResourceGroup",
+            region_id,
+            &params,
+            CHANGE_CONFLICT_CODES,
+            opts,
+        )
+        .await
+    }
+
+    /// Adds tags to a flow log (a key it already has gets the new value).
+    pub async fn tag_flow_log(
+        &self,
+        region_id: &str,
+        flow_log_id: &str,
+        tags: &[(String, String)],
+        opts: &CallOptions,
+    ) -> Result<ActionResponse, Error> {
+        let mut params = vec![
+            (
+                "ResourceId.1".to_owned(),
+                required("flow_log_id", flow_log_id)?.to_owned(),
+            ),
+            ("ResourceType".to_owned(), FLOW_LOG_RESOURCE_TYPE.to_owned()),
+        ];
+        for (i, (k, v)) in tags.iter().enumerate() {
+            params.push((format!("Tag.{}.Key", i + 1), k.clone()));
+            params.push((format!("Tag.{}.Value", i + 1), v.clone()));
+        }
+        self.action(
+            "TagResources",
+            region_id,
+            &params,
+            CHANGE_CONFLICT_CODES,
+            opts,
+        )
+        .await
+    }
+
+    /// Removes these tag keys from a flow log (never `All`: tags others manage stay).
+    pub async fn untag_flow_log(
+        &self,
+        region_id: &str,
+        flow_log_id: &str,
+        keys: &[String],
+        opts: &CallOptions,
+    ) -> Result<ActionResponse, Error> {
+        let mut params = vec![
+            (
+                "ResourceId.1".to_owned(),
+                required("flow_log_id", flow_log_id)?.to_owned(),
+            ),
+            ("ResourceType".to_owned(), FLOW_LOG_RESOURCE_TYPE.to_owned()),
+        ];
+        for (i, k) in keys.iter().enumerate() {
+            params.push((format!("TagKey.{}", i + 1), k.clone()));
+        }
+        self.action(
+            "UnTagResources",
+            region_id,
+            &params,
+            CHANGE_CONFLICT_CODES,
+            opts,
+        )
+        .await
+    }
+
     async fn toggle(
         &self,
         action: &'static str,
@@ -37,6 +263,7 @@ impl Client {
             // Conflicts of a flow log being changed by another task clear by themselves. Status
             // errors are not retried: the resource describes the flow log again and decides.
             retry_also: TOGGLE_CONFLICT_CODES,
+            creates: false,
         };
         let answer: ActionAnswer = self.transport().call(&VPC, &req, self.auth(), opts).await?;
         Ok(ActionResponse {
@@ -105,6 +332,7 @@ impl Client {
             region_id: Some(region_id),
             params: &params,
             retry_also: &[],
+            creates: false,
         };
         let answer: DescribeAnswer = self
             .transport()

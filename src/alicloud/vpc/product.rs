@@ -36,6 +36,34 @@ pub const VPC: Product = Product {
 pub const TOGGLE_CONFLICT_CODES: &[&str] =
     &["TaskConflict", "LastTokenProcessing", "OperationConflict"];
 
+/// CreateFlowLog: what the official provider retries (the generally transient codes, such as
+/// `ServiceUnavailable`, `SystemBusy` and throttling, are retried for every action).
+pub const CREATE_CONFLICT_CODES: &[&str] = &[
+    "TaskConflict",
+    "OperationFailed.LastTokenProcessing",
+    "LastTokenProcessing",
+    "IncorrectStatus",
+    "InvalidHdMonitorStatus",
+    "OperationConflict",
+];
+
+/// Changes of an existing flow log (delete, modify, move, tag): conflicts with a change under
+/// way, which clear by themselves. The resource also waits out a busy flow log before it
+/// asks again, within its own timeout.
+pub const CHANGE_CONFLICT_CODES: &[&str] = &[
+    "TaskConflict",
+    "OperationFailed.LastTokenProcessing",
+    "LastTokenProcessing",
+    "InvalidHdMonitorStatus",
+    "IncorrectStatus",
+    "IncorrectStatus.flowlog",
+    "InvalidStatus",
+    "OperationConflict",
+];
+
+/// `ResourceType` of flow logs in the tag and resource-group operations.
+pub const FLOW_LOG_RESOURCE_TYPE: &str = "FLOWLOG";
+
 /// The public VPC API host of a region.
 pub fn host_for_region(region_id: &str) -> String {
     if CENTRAL_REGIONS.contains(&region_id) {

@@ -1,6 +1,6 @@
 //! The gateway's checks, in the order the real one applies them, the dispatch between the two
-//! products served on the port (VPC by `Version=2016-04-28`, STS by `2015-04-01`), and the
-//! three VPC operations; STS's own operations live in `sts`.
+//! products served on the port (VPC by `Version=2016-04-28`, STS by `2015-04-01`) and the
+//! faults every call meets; the VPC operations live in `vpc`, STS's in `sts`.
 //!
 //! Everything here is synchronous and works on already-decoded parameters; HTTP, bodies and
 //! latency belong to `server`.
@@ -13,17 +13,16 @@ use time::{Duration as TimeDuration, OffsetDateTime, PrimitiveDateTime};
 
 use super::config::EmulatorConfig;
 use super::faults::Faults;
-use super::regions::is_known_region;
 use super::signature;
-use super::store::{Refusal, Store};
+use super::store::Store;
 use super::sts::{self, Issued, Keys, STS_VERSION};
+use super::vpc::{self, Op};
+use super::world::World;
 use super::xml;
 use tfprovider::alicloud::sign::{percent_encode, signatures_equal, v3};
 
 pub const API_VERSION: &str = "2016-04-28";
-const VPC_ACTIONS: &[&str] = &["ActiveFlowLog", "DeactiveFlowLog", "DescribeFlowLogs"];
 const TIMESTAMP_WINDOW: TimeDuration = TimeDuration::minutes(15);
-const MAX_PAGE_SIZE: usize = 50;
 
 /// The answer format the caller asked for: `JSON`, or XML when `Format` is `XML` or absent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,7 +49,7 @@ impl Product {
 
     fn has_action(self, action: &str) -> bool {
         match self {
-            Product::Vpc => VPC_ACTIONS.contains(&action),
+            Product::Vpc => vpc::ACTIONS.contains(&action),
             Product::Sts => sts::ACTIONS.contains(&action),
         }
     }
@@ -185,6 +184,8 @@ pub struct State {
     pub faults: Faults,
     /// Temporary keys issued by the STS actions.
     pub sts_keys: Keys,
+    /// Which projects, logstores and VPC resources exist.
+    pub world: World,
     /// Nonce -> when it can no longer be replayed (its request's timestamp leaves the window).
     nonces: HashMap<String, OffsetDateTime>,
     prune_nonces_at: usize,
@@ -196,6 +197,7 @@ impl State {
             store,
             faults: Faults::from_config(config, Instant::now()),
             sts_keys: Keys::default(),
+            world: config.world.clone(),
             nonces: HashMap::new(),
             prune_nonces_at: 1024,
         }
@@ -222,21 +224,6 @@ enum Call {
     Sts(sts::StsOp),
 }
 
-/// A validated VPC operation.
-enum Op {
-    Toggle {
-        activate: bool,
-        region: String,
-        id: String,
-    },
-    Describe {
-        region: String,
-        filters: Vec<(&'static str, String)>,
-        page_number: usize,
-        page_size: usize,
-    },
-}
-
 const REQUIRED_COMMON: &[&str] = &[
     "Action",
     "Version",
@@ -246,19 +233,6 @@ const REQUIRED_COMMON: &[&str] = &[
     "SignatureNonce",
     "Timestamp",
     "Signature",
-];
-
-const DESCRIBE_FILTERS: &[&str] = &[
-    "FlowLogId",
-    "FlowLogName",
-    "ResourceType",
-    "ResourceId",
-    "TrafficType",
-    "ProjectName",
-    "LogStoreName",
-    "Status",
-    "VpcId",
-    "ResourceGroupId",
 ];
 
 const TIMESTAMP_FORMAT: &[time::format_description::BorrowedFormatItem<'static>] =
@@ -439,7 +413,7 @@ fn check_and_run(
     }
 
     let call = match product {
-        Product::Vpc => Call::Vpc(parse_op(action, params)?),
+        Product::Vpc => Call::Vpc(vpc::parse_op(action, params)?),
         Product::Sts => Call::Sts(sts::parse_op(action, params)?),
     };
     let mut st = lock(state);
@@ -465,7 +439,17 @@ fn check_and_run(
         return Err(ApiError::new(inj.http_status, &inj.code, inj.message));
     }
     match call {
-        Call::Vpc(op) => run_op(&mut st, op, config, instant),
+        Call::Vpc(op) => {
+            let st = &mut *st;
+            vpc::run_op(
+                &mut st.store,
+                &mut st.faults.background,
+                &st.world,
+                op,
+                config.activation_delay,
+                instant,
+            )
+        }
         Call::Sts(op) => sts::run_op(&mut st.sts_keys, op, config, now),
     }
 }
@@ -473,10 +457,7 @@ fn check_and_run(
 /// `DescribeFlowLogs` without a `FlowLogId`: what a RAM policy allowing describes only by
 /// `FlowLogId` refuses under `--refuse-listings`.
 fn is_listing(call: &Call) -> bool {
-    match call {
-        Call::Vpc(Op::Describe { filters, .. }) => !filters.iter().any(|(f, _)| *f == "FlowLogId"),
-        _ => false,
-    }
+    matches!(call, Call::Vpc(op) if op.is_listing())
 }
 
 /// Which credentials a request's AccessKeyId names.
@@ -729,119 +710,4 @@ fn lock(state: &std::sync::Mutex<State>) -> std::sync::MutexGuard<'_, State> {
     state
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-fn parse_op(action: &str, params: &BTreeMap<String, String>) -> Result<Op, ApiError> {
-    let activate = match action {
-        "ActiveFlowLog" => Some(true),
-        "DeactiveFlowLog" => Some(false),
-        "DescribeFlowLogs" => None,
-        _ => return Err(ApiError::action_not_found()),
-    };
-    let region = non_empty(params, "RegionId").ok_or_else(|| ApiError::missing("RegionId"))?;
-    if !is_known_region(region) {
-        return Err(ApiError::new(
-            404,
-            "InvalidRegionId.NotFound",
-            "The specified RegionId does not exist.",
-        ));
-    }
-    let region = region.to_owned();
-    if let Some(activate) = activate {
-        let id = non_empty(params, "FlowLogId").ok_or_else(|| ApiError::missing("FlowLogId"))?;
-        return Ok(Op::Toggle {
-            activate,
-            region,
-            id: id.to_owned(),
-        });
-    }
-    let number = |name: &str, default: usize, max: usize| match non_empty(params, name) {
-        None => Ok(default),
-        Some(v) => v
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=max).contains(n))
-            .ok_or_else(|| ApiError::invalid(name)),
-    };
-    let page_number = number("PageNumber", 1, usize::MAX)?;
-    let page_size = number("PageSize", 20, MAX_PAGE_SIZE)?;
-    let filters = DESCRIBE_FILTERS
-        .iter()
-        .filter_map(|f| non_empty(params, f).map(|v| (*f, v.to_owned())))
-        .collect();
-    Ok(Op::Describe {
-        region,
-        filters,
-        page_number,
-        page_size,
-    })
-}
-
-fn run_op(
-    st: &mut State,
-    op: Op,
-    config: &EmulatorConfig,
-    now: Instant,
-) -> Result<Map<String, Value>, ApiError> {
-    let mut out = Map::new();
-    out.insert("Success".to_owned(), Value::from("true"));
-    match op {
-        Op::Toggle {
-            activate,
-            region,
-            id,
-        } => {
-            let background = &mut st.faults.background;
-            st.store
-                .toggle(&region, &id, activate, config.activation_delay, now, || {
-                    background.fate(&id)
-                })
-                .map_err(refusal_error)?;
-        }
-        Op::Describe {
-            region,
-            filters,
-            page_number,
-            page_size,
-        } => {
-            let filters: Vec<(&str, &str)> =
-                filters.iter().map(|(f, v)| (*f, v.as_str())).collect();
-            let (total, page) = st
-                .store
-                .describe(&region, &filters, page_number, page_size, now);
-            out.insert("TotalCount".to_owned(), total.to_string().into());
-            out.insert("PageNumber".to_owned(), page_number.to_string().into());
-            out.insert("PageSize".to_owned(), page_size.to_string().into());
-            out.insert("FlowLogs".to_owned(), json!({ "FlowLog": page }));
-        }
-    }
-    Ok(out)
-}
-
-fn refusal_error(r: Refusal) -> ApiError {
-    match r {
-        Refusal::NotFound => ApiError::new(
-            404,
-            "InvalidInstanceId.NotFound",
-            "The specified flow log does not exist.",
-        ),
-        Refusal::Managed => ApiError::new(
-            403,
-            "Forbidden.OperateManagedFlowLog",
-            "The flow log is managed by Log Service and cannot be operated through the VPC API.",
-        ),
-        Refusal::FinanciallyLocked => ApiError::new(
-            400,
-            "IncorrectBusinessStatus.FlowLog",
-            "The business status of the flow log is incorrect.",
-        ),
-        Refusal::WrongStatus(s) => ApiError::new(
-            400,
-            "IncorrectStatus.flowlog",
-            format!(
-                "The status of the flow log is incorrect (current status: {}).",
-                s.as_str()
-            ),
-        ),
-    }
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::EmulatorError;
 use super::sts;
+use super::world::{World, is_project_name, is_resource_id, parse_logstore};
 
 pub const USAGE: &str = "\
 alicloud-vpc-emulator: a local stand-in for the Alibaba Cloud VPC flow-log API
@@ -43,6 +44,23 @@ the seed, the flow log ID and how many changes of it were accepted, so a seed re
                                 FlowLogId does [default: off]
 
 All faults can be changed at run time: GET/POST/DELETE /_emulator/faults (see the README).
+
+What exists (CreateFlowLog checks it; each kind is open, every well-formed name existing,
+until one is listed; change at run time with GET/POST /_emulator/world):
+    --sls-project NAME          a Log Service project that exists; repeat or comma-separate
+                                [default: every well-formed name]
+    --sls-logstore PROJECT/NAME a logstore that exists (its project too); repeat or
+                                comma-separate [default: every well-formed name]
+    --vpc-resource ID           a VPC (vpc-), vSwitch (vsw-) or network interface (eni-)
+                                that exists; repeat or comma-separate [default: every ID
+                                with the prefix of its ResourceType]
+
+Error codes no public source confirms for these operations, the emulator's guesses:
+ProjectOrLogstoreNotExist (missing project or logstore), InvalidVpcId.NotFound,
+InvalidVSwitchId.NotFound, InvalidEniId.NotFound (missing resource),
+InvalidInstanceId.NotFound (unknown flow log), InvalidTagKey.Malformed,
+InvalidTagValue.Malformed, QuotaExceeded.TagNum (tag rules), and the HTTP status of
+IncorrectStatus.flowlog (400).
 
 STS (Version 2015-04-01, same port):
     --sts-role-arn ARN          a role AssumeRole* may assume; repeat or comma-separate
@@ -86,6 +104,8 @@ pub struct EmulatorConfig {
     pub sts_oidc_token: Option<String>,
     pub sts_oidc_expired_tokens: Vec<String>,
     pub sts_credential_lifetime: Option<Duration>,
+    /// Which projects, logstores and VPC resources exist.
+    pub world: World,
 }
 
 impl Default for EmulatorConfig {
@@ -113,6 +133,7 @@ impl Default for EmulatorConfig {
             sts_oidc_token: None,
             sts_oidc_expired_tokens: Vec::new(),
             sts_credential_lifetime: None,
+            world: World::default(),
         }
     }
 }
@@ -185,6 +206,9 @@ where
             "--sts-oidc-token",
             "--sts-oidc-expired-token",
             "--sts-credential-lifetime",
+            "--sls-project",
+            "--sls-logstore",
+            "--vpc-resource",
         ];
         if !known.contains(&flag.as_str()) {
             return Err(usage(format!("unknown option '{flag}'")));
@@ -268,6 +292,42 @@ where
                     config.sts_role_arns.push(arn.to_owned());
                 }
             }
+            "--sls-project" | "--sls-logstore" | "--vpc-resource"
+                if list(&value).next().is_none() =>
+            {
+                return Err(bad("expected one or more names"));
+            }
+            "--sls-project" => {
+                let set = config.world.projects.get_or_insert_with(Default::default);
+                for name in list(&value) {
+                    if !is_project_name(name) {
+                        return Err(bad(
+                            "expected 3-63 lowercase letters, digits and '-', starting and ending with a letter or digit",
+                        ));
+                    }
+                    set.insert(name.to_owned());
+                }
+            }
+            "--sls-logstore" => {
+                let set = config.world.logstores.get_or_insert_with(Default::default);
+                for text in list(&value) {
+                    let pair = parse_logstore(text).ok_or_else(|| {
+                        bad("expected PROJECT/LOGSTORE, both valid Log Service names")
+                    })?;
+                    set.insert(pair);
+                }
+            }
+            "--vpc-resource" => {
+                let set = config.world.resources.get_or_insert_with(Default::default);
+                for id in list(&value) {
+                    if !is_resource_id(id) {
+                        return Err(bad(
+                            "expected vpc-, vsw- or eni- followed by lowercase letters and digits",
+                        ));
+                    }
+                    set.insert(id.to_owned());
+                }
+            }
             "--sts-external-id" if value.is_empty() => return Err(bad("must not be empty")),
             "--sts-external-id" => config.sts_external_id = Some(value),
             "--sts-oidc-provider-arn" if sts::parse_oidc_provider_arn(&value).is_none() => {
@@ -289,6 +349,11 @@ where
         }
     }
     Ok(Command::Run(Box::new(config)))
+}
+
+/// The items of a comma-separated flag value, trimmed, empty ones dropped.
+fn list(value: &str) -> impl Iterator<Item = &str> {
+    value.split(',').map(str::trim).filter(|s| !s.is_empty())
 }
 
 /// `0`, `250ms`, `1s`, `1.5s`, `2m`, `1h`. A bare number is only accepted for zero, where the
@@ -446,6 +511,37 @@ mod tests {
             &["--background-fail-id", ","],
             &["--refuse-listings=yes"],
             &["--refuse-listings", "true"],
+        ] {
+            assert!(parse(args).is_err(), "{args:?} accepted");
+        }
+    }
+
+    #[test]
+    fn world_flags() {
+        let Ok(Command::Run(c)) = parse(&[]) else {
+            panic!("empty args rejected")
+        };
+        assert_eq!(c.world, World::default());
+        let Ok(Command::Run(c)) = parse(&[
+            "--sls-project",
+            "proj-a,proj-b",
+            "--sls-logstore=proj-c/store_1",
+            "--vpc-resource",
+            "vpc-one",
+            "--vpc-resource",
+            "vsw-two,eni-three",
+        ]) else {
+            panic!("valid world args rejected")
+        };
+        assert_eq!(c.world.projects.map(|s| s.len()), Some(2));
+        assert!(c.world.logstores.is_some());
+        assert_eq!(c.world.resources.map(|s| s.len()), Some(3));
+        for args in [
+            &["--sls-project", "BAD"][..],
+            &["--sls-logstore", "proj-only"],
+            &["--vpc-resource", "i-123"],
+            &["--vpc-resource", "vpc-UPPER"],
+            &["--sls-project", ","],
         ] {
             assert!(parse(args).is_err(), "{args:?} accepted");
         }

@@ -3,10 +3,12 @@
 //! as Alibaba Cloud. It signs and checks with the provider library's own signer.
 //!
 //! `config` turns the command line into an [`EmulatorConfig`]; `server` owns HTTP and the
-//! `/_emulator/` controls; `api` is the gateway's checks, the VPC/STS dispatch and the three
-//! VPC operations; `sts` is the STS actions and the keys they issue; `store` is the flow logs
-//! and their state machine; `signature`, `params`, `regions`, `faults` and `xml` are leaves
-//! with no knowledge of HTTP. This file: arguments, the error type, exit codes.
+//! `/_emulator/` controls; `api` is the gateway's checks and the VPC/STS dispatch; `vpc` is
+//! the ten flow-log operations; `sts` is the STS actions and the keys they issue; `store` is
+//! the flow logs, their tags and their state machine; `world` is what exists around them
+//! (Log Service projects and logstores, VPC resources); `tags` the tag rules; `signature`,
+//! `params`, `regions`, `faults` and `xml` are leaves with no knowledge of HTTP. This file:
+//! arguments, the error type, exit codes.
 
 fn main() {
     let config = match parse_args(std::env::args_os().skip(1)) {
@@ -52,6 +54,9 @@ mod server;
 mod signature;
 mod store;
 mod sts;
+mod tags;
+mod vpc;
+mod world;
 mod xml;
 
 use std::net::SocketAddr;

@@ -470,6 +470,25 @@ async fn controls(app: &App, req: Request) -> Response {
             }
             _ => not_allowed(),
         },
+        // What exists around the flow logs: each list named replaces its own, null opens it.
+        "/world" => match method {
+            Method::GET => json_response(200, &lock(&app.state).world.to_json()),
+            Method::POST => {
+                let body = match json_body(req).await {
+                    Ok(b) => b,
+                    Err(resp) => return resp,
+                };
+                let mut st = lock(&app.state);
+                match st.world.apply_json(&body) {
+                    Ok(()) => {
+                        tracing::info!(world = %st.world.to_json(), "world changed");
+                        json_response(200, &st.world.to_json())
+                    }
+                    Err(e) => control_error(400, e),
+                }
+            }
+            _ => not_allowed(),
+        },
         r if r.starts_with("/flow-logs/") => {
             let raw = &r["/flow-logs/".len()..];
             let id = match decode_component(raw, false) {

@@ -6,7 +6,8 @@
 //! API, and a single operation costs what it did alone. Batching changes the cost, never the
 //! answer: every answer is what the API said about that flow log, within the caller's own
 //! deadline and cancellation, and a listing refused for permission turns batching off
-//! (`listings`).
+//! (`listings`). A listing of a whole region made for the data source serves the reads of both
+//! resources too.
 
 mod listings;
 mod reads;
@@ -23,7 +24,8 @@ use async_trait::async_trait;
 use super::flow_logs::{FlowLogApi, Seen};
 use crate::alicloud::vpc::VPC;
 use crate::alicloud::{
-    CallOptions, DescribeFlowLogsRequest, Error, FlowLog, FlowLogPage, FlowLogStatus,
+    CallOptions, CreateFlowLogRequest, CreatedFlowLog, DescribeFlowLogsRequest, Error, FlowLog,
+    FlowLogPage, FlowLogStatus, ModifyFlowLogRequest,
 };
 use listings::Listings;
 use reads::RegionReads;
@@ -77,7 +79,22 @@ impl FlowLogApi for Batched {
         req: &DescribeFlowLogsRequest,
         opts: &CallOptions,
     ) -> Result<Vec<FlowLog>, Error> {
-        self.inner.list(req, opts).await
+        let at = tokio::time::Instant::now();
+        let all = self.inner.list(req, opts).await?;
+        // A listing of the whole region (the data source without filters) is what the reads of
+        // the resources would list: one listing serves both.
+        let whole_region = *req
+            == DescribeFlowLogsRequest {
+                region_id: req.region_id.clone(),
+                page_size: req.page_size,
+                ..Default::default()
+            };
+        if whole_region {
+            self.region_reads(&req.region_id)
+                .offer(at, all.clone())
+                .await;
+        }
+        Ok(all)
     }
 
     async fn page(
@@ -105,6 +122,59 @@ impl FlowLogApi for Batched {
         opts: &CallOptions,
     ) -> Result<(), Error> {
         self.inner.deactivate(region_id, flow_log_id, opts).await
+    }
+
+    async fn create(
+        &self,
+        req: &CreateFlowLogRequest,
+        opts: &CallOptions,
+    ) -> Result<CreatedFlowLog, Error> {
+        self.inner.create(req, opts).await
+    }
+
+    async fn delete(
+        &self,
+        region_id: &str,
+        flow_log_id: &str,
+        opts: &CallOptions,
+    ) -> Result<(), Error> {
+        self.inner.delete(region_id, flow_log_id, opts).await
+    }
+
+    async fn modify(&self, req: &ModifyFlowLogRequest, opts: &CallOptions) -> Result<(), Error> {
+        self.inner.modify(req, opts).await
+    }
+
+    async fn move_resource_group(
+        &self,
+        region_id: &str,
+        flow_log_id: &str,
+        resource_group_id: &str,
+        opts: &CallOptions,
+    ) -> Result<(), Error> {
+        self.inner
+            .move_resource_group(region_id, flow_log_id, resource_group_id, opts)
+            .await
+    }
+
+    async fn tag(
+        &self,
+        region_id: &str,
+        flow_log_id: &str,
+        tags: &[(String, String)],
+        opts: &CallOptions,
+    ) -> Result<(), Error> {
+        self.inner.tag(region_id, flow_log_id, tags, opts).await
+    }
+
+    async fn untag(
+        &self,
+        region_id: &str,
+        flow_log_id: &str,
+        keys: &[String],
+        opts: &CallOptions,
+    ) -> Result<(), Error> {
+        self.inner.untag(region_id, flow_log_id, keys, opts).await
     }
 
     async fn read(
@@ -137,6 +207,17 @@ impl FlowLogApi for Batched {
         last: &FlowLog,
         opts: &CallOptions,
     ) -> Result<Option<FlowLog>, Error> {
+        // A status the API does not know to list by (or this provider does not know at all)
+        // is waited out by describing the flow log.
+        if matches!(
+            last.status,
+            FlowLogStatus::Other(_) | FlowLogStatus::Unknown
+        ) {
+            return self
+                .inner
+                .wait_while(region_id, flow_log_id, last, opts)
+                .await;
+        }
         self.watch(region_id, &last.status)
             .wait(
                 self.inner.clone(),

@@ -109,6 +109,16 @@ impl RegionReads {
             }))
     }
 
+    /// A listing of the whole region someone else made during this command (the data source's):
+    /// reads are answered from it as from the region's own listing, unless one is already
+    /// there.
+    pub(super) async fn offer(&self, at: Instant, logs: Vec<FlowLog>) {
+        let mut st = self.state.lock().await;
+        if st.complete.is_none() && !st.describe_only {
+            st.complete = Some(Snapshot::new(at, logs));
+        }
+    }
+
     pub(super) async fn read(
         &self,
         api: &dyn FlowLogApi,

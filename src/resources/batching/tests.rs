@@ -12,7 +12,7 @@ use tokio::time::Instant;
 
 use super::watch::ROUND;
 use super::*;
-use crate::resources::flow_log_activation::lifecycle::{self, Goal, Target};
+use crate::resources::flow_logs::lifecycle::{self, Goal, Target};
 use crate::resources::test_fake::flow_log;
 
 const REGION: &str = "cn-hangzhou";
@@ -188,6 +188,52 @@ impl FlowLogApi for Region {
     ) -> Result<(), Error> {
         unreachable!("not used here")
     }
+
+    async fn create(
+        &self,
+        _req: &CreateFlowLogRequest,
+        _opts: &CallOptions,
+    ) -> Result<CreatedFlowLog, Error> {
+        unreachable!("not used here")
+    }
+
+    async fn delete(&self, _region: &str, _id: &str, _opts: &CallOptions) -> Result<(), Error> {
+        unreachable!("not used here")
+    }
+
+    async fn modify(&self, _req: &ModifyFlowLogRequest, _opts: &CallOptions) -> Result<(), Error> {
+        unreachable!("not used here")
+    }
+
+    async fn move_resource_group(
+        &self,
+        _region: &str,
+        _id: &str,
+        _group: &str,
+        _opts: &CallOptions,
+    ) -> Result<(), Error> {
+        unreachable!("not used here")
+    }
+
+    async fn tag(
+        &self,
+        _region: &str,
+        _id: &str,
+        _tags: &[(String, String)],
+        _opts: &CallOptions,
+    ) -> Result<(), Error> {
+        unreachable!("not used here")
+    }
+
+    async fn untag(
+        &self,
+        _region: &str,
+        _id: &str,
+        _keys: &[String],
+        _opts: &CallOptions,
+    ) -> Result<(), Error> {
+        unreachable!("not used here")
+    }
 }
 
 #[tokio::test(start_paused = true)]
@@ -242,6 +288,39 @@ async fn a_small_region_is_read_in_one_call() {
         assert!(b.read(REGION, &id(i), &opts()).await.unwrap().is_some());
     }
     assert_eq!(region.calls(), 1);
+}
+
+/// The data source lists the whole region; the resources' reads of the same command are then
+/// answered from that listing, with no call of their own. A filtered listing serves nothing.
+#[tokio::test(start_paused = true)]
+async fn a_listing_of_the_whole_region_serves_the_reads_too() {
+    let region = Region::new(300, "Active", Duration::ZERO);
+    let b = Batched::new(region.clone());
+    let filtered = DescribeFlowLogsRequest {
+        region_id: REGION.to_owned(),
+        status: Some(FlowLogStatus::Active),
+        ..Default::default()
+    };
+    b.list(&filtered, &opts()).await.unwrap();
+    let whole = DescribeFlowLogsRequest {
+        region_id: REGION.to_owned(),
+        ..Default::default()
+    };
+    assert_eq!(b.list(&whole, &opts()).await.unwrap().len(), 300);
+    let listed = region.calls();
+    assert_eq!(listed, 12, "two listings of 6 pages");
+    for i in 0..300 {
+        let seen = b.read(REGION, &id(i), &opts()).await.unwrap().unwrap();
+        assert_eq!(seen.flow_log.flow_log_id, id(i));
+    }
+    assert_eq!(region.calls(), listed, "no call for the reads");
+    assert!(
+        b.read(REGION, "fl-unknown", &opts())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(region.calls(), listed + 1, "one not listed is described");
 }
 
 #[tokio::test(start_paused = true)]

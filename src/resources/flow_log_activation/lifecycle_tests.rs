@@ -6,9 +6,9 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::lifecycle::{self, Failure, Goal, Outcome, Target};
 use crate::alicloud::{CallOptions, FlowLogStatus};
 use crate::diag::{AttrPath, Diagnostics};
+use crate::resources::flow_logs::lifecycle::{self, Failure, Goal, Outcome, Target};
 use crate::resources::test_fake::{FakeFlowLogs, Method, Reply, message_for, request_id_for};
 
 use Method::{Activate as A, Deactivate as X, Describe as D};
@@ -45,6 +45,7 @@ fn summary(result: &Result<(), Failure>) -> String {
         Err(Failure::Cancelled(fl)) => format!("Cancelled({})", status(fl)),
         Err(Failure::Reverted(fl)) => format!("Reverted({})", fl.status),
         Err(Failure::Deleted) => "Deleted".into(),
+        Err(Failure::NotDeleted(fl)) => format!("NotDeleted({})", fl.status),
     }
 }
 
@@ -753,7 +754,7 @@ fn state_from_a_description() {
         .into_iter()
         .collect(),
     );
-    let s = lifecycle::state_from(&fl, REGION, &base);
+    let s = crate::resources::flow_log_activation::state_from(&fl, REGION, &base);
     assert!(s.is_wholly_known());
     let get = |k: &str| s.get(k).cloned().unwrap_or_else(|| panic!("no {k}"));
     assert_eq!(get("id"), Value::string(ID));
@@ -772,7 +773,7 @@ fn state_from_a_description() {
         get("resource_id"),
         Value::string("vsw-bp1s8ld6y2m0dp2sp0000")
     );
-    let defaulted = lifecycle::state_from(&fl, REGION, &Value::Null);
+    let defaulted = crate::resources::flow_log_activation::state_from(&fl, REGION, &Value::Null);
     assert_eq!(
         defaulted.get("deactivate_on_destroy"),
         Some(&Value::Bool(true))

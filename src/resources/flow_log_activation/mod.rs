@@ -1,9 +1,9 @@
-//! `alicloud_vpc_flow_log_activation`: keeps an existing VPC flow log `Active`. Schema,
-//! validation and planning here; the lifecycle calls the Alibaba client.
+//! `alicloud_vpc_flow_log_activation`: keeps an existing VPC flow log `Active`. Its rules live
+//! here (schema, validation, planning, what goes into state); the lifecycle it drives is the
+//! one shared with `alicloud_vpc_flow_log` (`flow_logs::lifecycle`).
 
 use std::time::Duration;
 
-pub(crate) mod lifecycle;
 #[cfg(test)]
 mod lifecycle_tests;
 #[cfg(test)]
@@ -14,6 +14,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::configured::Configured;
+use super::flow_logs::lifecycle;
 use super::ids::{check_flow_log_id, check_region_id, looks_like_flow_log_id, looks_like_region};
 use crate::alicloud::{CallOptions, FlowLog, FlowLogStatus};
 use crate::diag::{AttrPath, Diagnostics};
@@ -282,8 +283,8 @@ impl Resource for FlowLogActivation {
         // Once the API accepted the activation the flow log is ours: record it even when the
         // wait failed, so nothing is lost and a later apply converges.
         match (&out.result, &out.last_seen) {
-            (Ok(()), Some(fl)) => Some(lifecycle::state_from(fl, &region, planned)),
-            (Err(_), Some(fl)) if out.changed => Some(lifecycle::state_from(fl, &region, planned)),
+            (Ok(()), Some(fl)) => Some(state_from(fl, &region, planned)),
+            (Err(_), Some(fl)) if out.changed => Some(state_from(fl, &region, planned)),
             _ => None,
         }
     }
@@ -373,7 +374,7 @@ impl Resource for FlowLogActivation {
             id: &id,
         };
         match lifecycle::describe_settled(configured.flow_logs.as_ref(), &t, &opts).await {
-            Ok(Some(fl)) => Some(lifecycle::state_from(&fl, &region, current)),
+            Ok(Some(fl)) => Some(state_from(&fl, &region, current)),
             Ok(None) => None,
             Err(f) => {
                 lifecycle::report_failure(&f, &t, "read", "read", diags);
@@ -418,4 +419,27 @@ impl Resource for FlowLogActivation {
         obj.insert("deactivate_on_destroy".to_owned(), Value::Bool(true));
         Some(Value::Object(obj))
     }
+}
+
+/// State from a description; `base` supplies what only the configuration knows.
+pub fn state_from(fl: &FlowLog, region: &str, base: &Value) -> Value {
+    let mut obj = std::collections::BTreeMap::new();
+    obj.insert("id".to_owned(), Value::string(&fl.flow_log_id));
+    obj.insert("flow_log_id".to_owned(), Value::string(&fl.flow_log_id));
+    obj.insert("region_id".to_owned(), Value::string(region));
+    let keep = |name: &str| base.get(name).filter(|v| v.is_wholly_known()).cloned();
+    obj.insert(
+        "deactivate_on_destroy".to_owned(),
+        keep("deactivate_on_destroy")
+            .filter(|v| !v.is_null())
+            .unwrap_or(Value::Bool(true)),
+    );
+    obj.insert(
+        "timeouts".to_owned(),
+        keep("timeouts").unwrap_or(Value::Null),
+    );
+    for attr in from_api() {
+        obj.insert(attr.name.to_owned(), (attr.read)(fl));
+    }
+    Value::Object(obj)
 }

@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{FlowLogActivation, lifecycle};
 use crate::diag::{AttrPath, Diagnostics};
 use crate::engine::rules;
 use crate::resource::Ctx;
 use crate::resources::configured::Configured;
+use crate::resources::flow_log_activation::{FlowLogActivation, state_from};
 use crate::resources::test_fake::{FakeFlowLogs, Method, Reply, flow_log};
 use crate::tfvalue::Value;
 
@@ -67,7 +67,7 @@ fn timeouts(op: &str, d: &str) -> Value {
 
 /// What Terraform holds after a successful create with this configuration.
 fn state(res: &FlowLogActivation, status: &str, config: &[(&str, Value)]) -> Value {
-    lifecycle::state_from(&flow_log(ID, status), REGION, &object(res, config))
+    state_from(&flow_log(ID, status), REGION, &object(res, config))
 }
 
 /// The planned value for creating from a configuration naming only the flow log.
@@ -276,7 +276,7 @@ async fn create() {
         match r.state {
             None => assert_eq!(new, Value::Null, "{name}"),
             Some(status) => {
-                let expect = lifecycle::state_from(&flow_log(ID, status), REGION, &planned);
+                let expect = state_from(&flow_log(ID, status), REGION, &planned);
                 assert_eq!(new, expect, "{name}");
                 assert!(new.is_wholly_known(), "{name}");
             }

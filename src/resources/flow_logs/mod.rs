@@ -1,6 +1,11 @@
 //! The narrow view of the VPC API that flow-log resources and data sources need. The shared
 //! client implements it (wrapped by `batching`, which shares listings between concurrent
-//! operations); tests script a fake, so lifecycle rules run in-process in milliseconds.
+//! operations); tests script a fake, so lifecycle rules run in-process in milliseconds. The
+//! lifecycle both resources drive on it is in [`lifecycle`] (statuses) and [`changes`]
+//! (creation, modification, deletion).
+
+pub mod changes;
+pub mod lifecycle;
 
 use std::time::Duration;
 
@@ -8,7 +13,8 @@ use async_trait::async_trait;
 use tokio::time::Instant;
 
 use crate::alicloud::{
-    CallOptions, Client, DescribeFlowLogsRequest, Error, FlowLog, FlowLogPage, FlowLogStatus,
+    CallOptions, Client, CreateFlowLogRequest, CreatedFlowLog, DescribeFlowLogsRequest, Error,
+    FlowLog, FlowLogPage, FlowLogStatus, ModifyFlowLogRequest,
 };
 
 /// First look right away, then back off to this: a wait notices a change within about this
@@ -76,6 +82,46 @@ pub trait FlowLogApi: Send + Sync {
         &self,
         region_id: &str,
         flow_log_id: &str,
+        opts: &CallOptions,
+    ) -> Result<(), Error>;
+
+    /// `CreateFlowLog` (asynchronous: the flow log is `Activating`, then `Active`).
+    async fn create(
+        &self,
+        req: &CreateFlowLogRequest,
+        opts: &CallOptions,
+    ) -> Result<CreatedFlowLog, Error>;
+    /// `DeleteFlowLog` (asynchronous: `Deleting`, then gone).
+    async fn delete(
+        &self,
+        region_id: &str,
+        flow_log_id: &str,
+        opts: &CallOptions,
+    ) -> Result<(), Error>;
+    /// `ModifyFlowLogAttribute` (asynchronous: `Modifying`, then back where it was).
+    async fn modify(&self, req: &ModifyFlowLogRequest, opts: &CallOptions) -> Result<(), Error>;
+    /// `MoveResourceGroup` of a flow log.
+    async fn move_resource_group(
+        &self,
+        region_id: &str,
+        flow_log_id: &str,
+        resource_group_id: &str,
+        opts: &CallOptions,
+    ) -> Result<(), Error>;
+    /// `TagResources` of a flow log: these keys get these values.
+    async fn tag(
+        &self,
+        region_id: &str,
+        flow_log_id: &str,
+        tags: &[(String, String)],
+        opts: &CallOptions,
+    ) -> Result<(), Error>;
+    /// `UnTagResources` of a flow log: these keys go.
+    async fn untag(
+        &self,
+        region_id: &str,
+        flow_log_id: &str,
+        keys: &[String],
         opts: &CallOptions,
     ) -> Result<(), Error>;
 
@@ -164,6 +210,65 @@ impl FlowLogApi for Client {
         opts: &CallOptions,
     ) -> Result<(), Error> {
         self.deactive_flow_log(region_id, flow_log_id, opts)
+            .await
+            .map(drop)
+    }
+
+    async fn create(
+        &self,
+        req: &CreateFlowLogRequest,
+        opts: &CallOptions,
+    ) -> Result<CreatedFlowLog, Error> {
+        self.create_flow_log(req, opts).await
+    }
+
+    async fn delete(
+        &self,
+        region_id: &str,
+        flow_log_id: &str,
+        opts: &CallOptions,
+    ) -> Result<(), Error> {
+        self.delete_flow_log(region_id, flow_log_id, opts)
+            .await
+            .map(drop)
+    }
+
+    async fn modify(&self, req: &ModifyFlowLogRequest, opts: &CallOptions) -> Result<(), Error> {
+        self.modify_flow_log_attribute(req, opts).await.map(drop)
+    }
+
+    async fn move_resource_group(
+        &self,
+        region_id: &str,
+        flow_log_id: &str,
+        resource_group_id: &str,
+        opts: &CallOptions,
+    ) -> Result<(), Error> {
+        self.move_flow_log_resource_group(region_id, flow_log_id, resource_group_id, opts)
+            .await
+            .map(drop)
+    }
+
+    async fn tag(
+        &self,
+        region_id: &str,
+        flow_log_id: &str,
+        tags: &[(String, String)],
+        opts: &CallOptions,
+    ) -> Result<(), Error> {
+        self.tag_flow_log(region_id, flow_log_id, tags, opts)
+            .await
+            .map(drop)
+    }
+
+    async fn untag(
+        &self,
+        region_id: &str,
+        flow_log_id: &str,
+        keys: &[String],
+        opts: &CallOptions,
+    ) -> Result<(), Error> {
+        self.untag_flow_log(region_id, flow_log_id, keys, opts)
             .await
             .map(drop)
     }

@@ -1,15 +1,14 @@
-//! The flow log's lifecycle against the VPC API: make it active, wait for a status, make it
-//! inactive, and turn an API description into Terraform state.
+//! The flow log's lifecycle against the VPC API, shared by every flow-log resource: make it
+//! active or inactive and confirm it (`converge`), wait out a transitional status, read it for
+//! a refresh, and the diagnostics for each way an operation can end.
 
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::from_api;
 use crate::alicloud::{CallOptions, Error, FlowLog, FlowLogStatus};
 use crate::diag::{AttrPath, Diagnostics};
 use crate::resources::flow_logs::{FlowLogApi, POLL_FIRST, POLL_MAX};
-use crate::tfvalue::Value;
 
 /// A shared listing older than this is not trusted to say a flow log is already where an
 /// operation wants it: the operation looks again before skipping its call.
@@ -32,6 +31,9 @@ pub enum Failure {
     Reverted(Box<FlowLog>),
     /// The API accepted the change, then said there is no such flow log any more.
     Deleted,
+    /// The API accepted a deletion, then showed the flow log out of `Deleting` and still
+    /// there: the description that showed it.
+    NotDeleted(Box<FlowLog>),
     /// Created from Log Service: the VPC API cannot start or stop it.
     ManagedByLogService,
     /// The deadline passed while waiting (last description attached).
@@ -65,7 +67,7 @@ fn is_status_conflict(e: &Error) -> bool {
 }
 
 /// Sleeps for the next poll interval unless the deadline or a cancellation comes first.
-async fn pause(interval: &mut Duration, opts: &CallOptions) -> Result<(), bool> {
+pub(crate) async fn pause(interval: &mut Duration, opts: &CallOptions) -> Result<(), bool> {
     let wake = Instant::now() + *interval;
     *interval = (*interval * 2).min(POLL_MAX);
     if let Some(deadline) = opts.deadline
@@ -82,9 +84,10 @@ async fn pause(interval: &mut Duration, opts: &CallOptions) -> Result<(), bool> 
     }
 }
 
-/// Waits until the flow log leaves the transitional status `seen` showed, within the options'
-/// deadline.
-async fn settle(
+/// Waits until the flow log leaves the busy status `seen` showed (a transition, a
+/// modification or a deletion), within the options' deadline; `Failure::NotFound` when the API
+/// then says it is gone.
+pub(crate) async fn settle(
     api: &dyn FlowLogApi,
     t: &Target<'_>,
     seen: FlowLog,
@@ -97,7 +100,7 @@ async fn settle(
             None => std::future::pending().await,
         }
     };
-    debug_assert!(seen.status.is_transitional());
+    debug_assert!(seen.status.is_busy());
     let wait = api.wait_while(t.region, t.id, &seen, opts);
     tokio::select! {
         biased;
@@ -185,7 +188,7 @@ impl Outcome {
 /// How long a flow log may still show the status it had when the API accepted a change
 /// before that counts as the change not taking: the API may take a moment to show it under
 /// way.
-const START_GRACE: Duration = Duration::from_secs(2);
+pub(crate) const START_GRACE: Duration = Duration::from_secs(2);
 
 /// Drives the flow log to `goal`: nothing to do if it is there, wait if it is on its way,
 /// otherwise make the call (`ActiveFlowLog` / `DeactiveFlowLog`), look right away and wait. A
@@ -376,29 +379,6 @@ pub async fn describe_settled(
     }
 }
 
-/// State from a description; `base` supplies what only the configuration knows.
-pub fn state_from(fl: &FlowLog, region: &str, base: &Value) -> Value {
-    let mut obj = std::collections::BTreeMap::new();
-    obj.insert("id".to_owned(), Value::string(&fl.flow_log_id));
-    obj.insert("flow_log_id".to_owned(), Value::string(&fl.flow_log_id));
-    obj.insert("region_id".to_owned(), Value::string(region));
-    let keep = |name: &str| base.get(name).filter(|v| v.is_wholly_known()).cloned();
-    obj.insert(
-        "deactivate_on_destroy".to_owned(),
-        keep("deactivate_on_destroy")
-            .filter(|v| !v.is_null())
-            .unwrap_or(Value::Bool(true)),
-    );
-    obj.insert(
-        "timeouts".to_owned(),
-        keep("timeouts").unwrap_or(Value::Null),
-    );
-    for attr in from_api() {
-        obj.insert(attr.name.to_owned(), (attr.read)(fl));
-    }
-    Value::Object(obj)
-}
-
 /// An API error as a diagnostic, on the attribute it concerns where there is one.
 pub fn api_error(diags: &mut Diagnostics, summary: &str, e: &Error) {
     let path = match e.code() {
@@ -476,6 +456,13 @@ pub fn report_failure(
             format!("Flow log {id} was deleted while the {operation} was waiting for it"),
             format!(
                 "The API accepted the request to {verb} flow log {id} in {region}, then DescribeFlowLogs by ID returned no such flow log: it was deleted meanwhile. The next plan proposes to create the resource again, as after any deletion outside Terraform."
+            ),
+        ),
+        Failure::NotDeleted(fl) => diags.error(
+            format!("Could not delete flow log {id}: it is still there"),
+            format!(
+                "The API accepted DeleteFlowLog, then flow log {id} in {region} left Deleting and is {} (DescribeFlowLogs RequestId: {}). It stays in state; apply again to retry.",
+                fl.status, fl.request_id
             ),
         ),
         Failure::TimedOut(last) => diags.error(
