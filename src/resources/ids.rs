@@ -1,7 +1,12 @@
 //! What flow log and region IDs look like, and the diagnostics for ones that do not, shared by
-//! the resource and the data source (checked at plan time, before any API call).
+//! the resource and the data source (checked at plan time, before any API call), and the
+//! import IDs (`fl-...` or `REGION:fl-...`) both resources take.
+
+use std::collections::BTreeMap;
 
 use crate::diag::{AttrPath, Diagnostics};
+use crate::schema::Schema;
+use crate::tfvalue::Value;
 
 /// `fl-` followed by lower-case letters and digits.
 pub fn looks_like_flow_log_id(s: &str) -> bool {
@@ -45,6 +50,49 @@ pub fn warn_unmatchable_flow_log_id(path: AttrPath, id: &str, diags: &mut Diagno
             format!("{id:?} is not shaped like a flow log ID (\"fl-\" followed by lower-case letters and digits), so it matches no flow log."),
         );
     }
+}
+
+/// The state an import starts from: every attribute of `schema` null but the identity
+/// (`id`, `flow_log_id`, `region_id`) taken from `id` (`fl-...`, or `REGION:fl-...`; without a
+/// region, `default_region`). Terraform reads the rest next. `None` after an error.
+pub fn import_identity(
+    id: &str,
+    default_region: Option<String>,
+    schema: &Schema,
+    diags: &mut Diagnostics,
+) -> Option<BTreeMap<String, Value>> {
+    let (region, flow_log_id) = match id.split_once(':') {
+        Some((r, f)) => (Some(r.trim().to_owned()), f.trim()),
+        None => (None, id.trim()),
+    };
+    let region = region.filter(|r| !r.is_empty()).or(default_region);
+    if !looks_like_flow_log_id(flow_log_id)
+        || region.as_deref().is_some_and(|r| !looks_like_region(r))
+    {
+        diags.error(
+            "Invalid import ID",
+            format!("{id:?} is not a flow log import ID: use \"fl-...\" (in the provider's region) or \"REGION:fl-...\", e.g. \"cn-hangzhou:fl-m5e8vhz2t21sel1nq0000\"."),
+        );
+        return None;
+    }
+    let Some(region) = region else {
+        diags.error(
+            "No region for import",
+            "Import as \"REGION:fl-...\", or set region in the provider block or ALICLOUD_REGION.",
+        );
+        return None;
+    };
+    let mut obj: BTreeMap<String, Value> = schema
+        .block
+        .attributes
+        .iter()
+        .map(|attr| (attr.name.to_owned(), Value::Null))
+        .collect();
+    obj.insert("timeouts".to_owned(), Value::Null);
+    obj.insert("id".to_owned(), Value::string(flow_log_id));
+    obj.insert("flow_log_id".to_owned(), Value::string(flow_log_id));
+    obj.insert("region_id".to_owned(), Value::string(region));
+    Some(obj)
 }
 
 /// An error on `path` when `region` is not a region ID.

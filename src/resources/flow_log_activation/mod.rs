@@ -15,7 +15,7 @@ use async_trait::async_trait;
 
 use super::configured::Configured;
 use super::flow_logs::lifecycle;
-use super::ids::{check_flow_log_id, check_region_id, looks_like_flow_log_id, looks_like_region};
+use super::ids::{check_flow_log_id, check_region_id, import_identity};
 use crate::alicloud::{CallOptions, FlowLog, FlowLogStatus};
 use crate::diag::{AttrPath, Diagnostics};
 use crate::engine;
@@ -384,38 +384,9 @@ impl Resource for FlowLogActivation {
     }
 
     async fn import(&self, ctx: &Ctx, id: &str, diags: &mut Diagnostics) -> Option<Value> {
-        let (region, flow_log_id) = match id.split_once(':') {
-            Some((r, f)) => (Some(r.trim().to_owned()), f.trim()),
-            None => (None, id.trim()),
-        };
-        let region = region
-            .filter(|r| !r.is_empty())
-            .or_else(|| ctx.data::<Configured>().and_then(|c| c.region.clone()));
-        if !looks_like_flow_log_id(flow_log_id)
-            || region.as_deref().is_some_and(|r| !looks_like_region(r))
-        {
-            diags.error(
-                "Invalid import ID",
-                format!("{id:?} is not a flow log import ID: use \"fl-...\" (in the provider's region) or \"REGION:fl-...\", e.g. \"cn-hangzhou:fl-m5e8vhz2t21sel1nq0000\"."),
-            );
-            return None;
-        }
-        let Some(region) = region else {
-            diags.error(
-                "No region for import",
-                "Import as \"REGION:fl-...\", or set region in the provider block or ALICLOUD_REGION.",
-            );
-            return None;
-        };
-        // Only the identity: Terraform reads the rest next. Import never activates anything.
-        let mut obj = std::collections::BTreeMap::new();
-        for attr in &self.schema.block.attributes {
-            obj.insert(attr.name.to_owned(), Value::Null);
-        }
-        obj.insert("timeouts".to_owned(), Value::Null);
-        obj.insert("id".to_owned(), Value::string(flow_log_id));
-        obj.insert("flow_log_id".to_owned(), Value::string(flow_log_id));
-        obj.insert("region_id".to_owned(), Value::string(region));
+        let default_region = ctx.data::<Configured>().and_then(|c| c.region.clone());
+        let mut obj = import_identity(id, default_region, &self.schema, diags)?;
+        // Import never activates anything.
         obj.insert("deactivate_on_destroy".to_owned(), Value::Bool(true));
         Some(Value::Object(obj))
     }
