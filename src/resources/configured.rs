@@ -3,10 +3,14 @@
 //! the provider.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::flow_logs::FlowLogApi;
-use crate::diag::Diagnostics;
-use crate::resource::Ctx;
+use crate::alicloud::CallOptions;
+use crate::diag::{AttrPath, Diagnostics};
+use crate::engine;
+use crate::resource::{Ctx, PlanRequest};
+use crate::tfvalue::Value;
 
 pub struct Configured {
     /// The provider's region (block, environment or profile), used as `region_id` default.
@@ -30,5 +34,54 @@ impl Configured {
             );
         }
         c
+    }
+
+    /// The region a state or plan is about: its own `region_id`, else the provider's; an
+    /// error on `region_id` when neither is set.
+    pub fn region_for(&self, state: &Value, diags: &mut Diagnostics) -> Option<String> {
+        let region = state
+            .get("region_id")
+            .and_then(Value::as_str)
+            .filter(|r| !r.is_empty())
+            .or(self.region.as_deref())
+            .map(str::to_owned);
+        if region.is_none() {
+            diags.attr_error(
+                AttrPath::attr("region_id"),
+                "No region",
+                "Set region_id on the resource, region in the provider block, or ALICLOUD_REGION in the environment.",
+            );
+        }
+        region
+    }
+}
+
+/// At plan time, a `region_id` the configuration leaves unset is the provider's region, known
+/// now; without one (and none pending until apply) an error on `region_id`.
+pub fn plan_region(req: &PlanRequest<'_>, planned: &mut Value, diags: &mut Diagnostics) {
+    if req.config.get("region_id").is_some_and(|v| !v.is_null()) {
+        return;
+    }
+    let configured = req.ctx.data::<Configured>();
+    let region = configured.and_then(|c| c.region.as_deref());
+    match (region, planned.get_mut("region_id")) {
+        (Some(region), Some(slot)) => *slot = Value::string(region),
+        (None, _) if !configured.is_some_and(|c| c.region_pending) => {
+            diags.attr_error(
+                AttrPath::attr("region_id"),
+                "No region",
+                "The flow log's region is not set: set region_id here, region in the provider block, ALICLOUD_REGION in the environment, or region_id in the Alibaba Cloud CLI profile.",
+            );
+        }
+        _ => {}
+    }
+}
+
+/// The options of one operation's API calls: its `timeouts` entry (else `default`) from now,
+/// and Terraform's cancellation.
+pub fn call_options(ctx: &Ctx, state: &Value, operation: &str, default: Duration) -> CallOptions {
+    CallOptions {
+        deadline: Some(tokio::time::Instant::now() + engine::timeout(state, operation, default)),
+        cancel: ctx.cancel.clone(),
     }
 }

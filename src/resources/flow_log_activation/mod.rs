@@ -13,12 +13,11 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::configured::Configured;
+use super::configured::{self, Configured};
 use super::flow_logs::lifecycle;
 use super::ids::{check_flow_log_id, check_region_id, import_identity};
 use crate::alicloud::{CallOptions, FlowLog, FlowLogStatus};
 use crate::diag::{AttrPath, Diagnostics};
-use crate::engine;
 use crate::resource::{Ctx, PlanRequest, Resource};
 use crate::schema::{Attribute, Block, Schema, timeouts_block};
 use crate::tfvalue::{Number, Type, Value};
@@ -144,31 +143,13 @@ impl FlowLogActivation {
             .and_then(Value::as_str)
             .or_else(|| state.get("id").and_then(Value::as_str))?
             .to_owned();
-        let region = state
-            .get("region_id")
-            .and_then(Value::as_str)
-            .or(configured.region.as_deref())
-            .map(str::to_owned);
-        match region {
-            Some(r) => Some((r, id)),
-            None => {
-                diags.attr_error(
-                    AttrPath::attr("region_id"),
-                    "No region",
-                    "Set region_id on the resource, region in the provider block, or ALICLOUD_REGION in the environment.",
-                );
-                None
-            }
-        }
+        let region = configured.region_for(state, diags)?;
+        Some((region, id))
     }
 }
 
 fn call_options(ctx: &Ctx, state: &Value, operation: &str) -> CallOptions {
-    let timeout = engine::timeout(state, operation, DEFAULT_TIMEOUT);
-    CallOptions {
-        deadline: Some(tokio::time::Instant::now() + timeout),
-        cancel: ctx.cancel.clone(),
-    }
+    configured::call_options(ctx, state, operation, DEFAULT_TIMEOUT)
 }
 
 fn schema() -> Schema {
@@ -239,22 +220,7 @@ impl Resource for FlowLogActivation {
             {
                 *slot = id;
             }
-            let region_configured = req.config.get("region_id").is_some_and(|v| !v.is_null());
-            let configured = req.ctx.data::<Configured>();
-            if !region_configured {
-                let region = configured.and_then(|c| c.region.as_deref());
-                match (region, planned.get_mut("region_id")) {
-                    (Some(region), Some(slot)) => *slot = Value::string(region),
-                    (None, _) if !configured.is_some_and(|c| c.region_pending) => {
-                        diags.attr_error(
-                            AttrPath::attr("region_id"),
-                            "No region",
-                            "The flow log's region is not set: set region_id here, region in the provider block, ALICLOUD_REGION in the environment, or region_id in the Alibaba Cloud CLI profile.",
-                        );
-                    }
-                    _ => {}
-                }
-            }
+            configured::plan_region(req, planned, diags);
         } else if let Some(status) = planned.get_mut("status")
             && status.as_str() != Some(FlowLogStatus::Active.as_str())
         {

@@ -15,11 +15,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::configured::Configured;
+use super::configured::{self, Configured};
 use super::ids::import_identity;
 use crate::alicloud::CallOptions;
-use crate::diag::{AttrPath, Diagnostics};
-use crate::engine;
+use crate::diag::Diagnostics;
 use crate::resource::{Ctx, PlanRequest, Resource};
 use crate::schema::{Attribute, Block, Schema, timeouts_block};
 use crate::tfvalue::{Type, Value};
@@ -52,30 +51,8 @@ impl VpcFlowLog {
     }
 }
 
-/// The region of a state or plan: its own `region_id`, else the provider's.
-fn region_of(configured: &Configured, state: &Value, diags: &mut Diagnostics) -> Option<String> {
-    let region = state
-        .get("region_id")
-        .and_then(Value::as_str)
-        .filter(|r| !r.is_empty())
-        .or(configured.region.as_deref())
-        .map(str::to_owned);
-    if region.is_none() {
-        diags.attr_error(
-            AttrPath::attr("region_id"),
-            "No region",
-            "Set region_id on the resource, region in the provider block, or ALICLOUD_REGION in the environment.",
-        );
-    }
-    region
-}
-
 fn call_options(ctx: &Ctx, state: &Value, operation: &str) -> CallOptions {
-    let timeout = engine::timeout(state, operation, DEFAULT_TIMEOUT);
-    CallOptions {
-        deadline: Some(tokio::time::Instant::now() + timeout),
-        cancel: ctx.cancel.clone(),
-    }
+    configured::call_options(ctx, state, operation, DEFAULT_TIMEOUT)
 }
 
 fn schema() -> Schema {
@@ -181,7 +158,7 @@ impl Resource for VpcFlowLog {
 
     async fn create(&self, ctx: &Ctx, planned: &Value, diags: &mut Diagnostics) -> Option<Value> {
         let configured = Configured::from_ctx(ctx, diags)?;
-        let region = region_of(configured, planned, diags)?;
+        let region = configured.region_for(planned, diags)?;
         let opts = call_options(ctx, planned, "create");
         apply::create(
             configured.flow_logs.as_ref(),
@@ -201,7 +178,7 @@ impl Resource for VpcFlowLog {
         diags: &mut Diagnostics,
     ) -> Option<Value> {
         let configured = Configured::from_ctx(ctx, diags)?;
-        let region = region_of(configured, planned, diags)?;
+        let region = configured.region_for(planned, diags)?;
         let opts = call_options(ctx, planned, "update");
         apply::update(
             configured.flow_logs.as_ref(),
@@ -218,7 +195,7 @@ impl Resource for VpcFlowLog {
         let Some(configured) = Configured::from_ctx(ctx, diags) else {
             return;
         };
-        let Some(region) = region_of(configured, prior, diags) else {
+        let Some(region) = configured.region_for(prior, diags) else {
             return;
         };
         let opts = call_options(ctx, prior, "delete");
@@ -227,7 +204,7 @@ impl Resource for VpcFlowLog {
 
     async fn read(&self, ctx: &Ctx, current: &Value, diags: &mut Diagnostics) -> Option<Value> {
         let configured = Configured::from_ctx(ctx, diags)?;
-        let region = region_of(configured, current, diags)?;
+        let region = configured.region_for(current, diags)?;
         // A refresh waits out a change under way (a modification, a deletion) within the
         // update timeout, then records what the API said.
         let opts = call_options(ctx, current, "update");

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use crate::alicloud::FlowLog;
 use crate::diag::{AttrPath, Diagnostics};
 use crate::resource::PlanRequest;
-use crate::resources::configured::Configured;
+use crate::resources::configured;
 use crate::resources::ids::check_region_id;
 use crate::tfvalue::Value;
 
@@ -248,23 +248,7 @@ pub fn modify_plan(req: &PlanRequest<'_>, planned: &mut Value, diags: &mut Diagn
     if !req.prior.is_null() {
         return;
     }
-    let region_configured = req.config.get("region_id").is_some_and(|v| !v.is_null());
-    if region_configured {
-        return;
-    }
-    let configured = req.ctx.data::<Configured>();
-    let region = configured.and_then(|c| c.region.as_deref());
-    match (region, planned.get_mut("region_id")) {
-        (Some(region), Some(slot)) => *slot = Value::string(region),
-        (None, _) if !configured.is_some_and(|c| c.region_pending) => {
-            diags.attr_error(
-                AttrPath::attr("region_id"),
-                "No region",
-                "The flow log's region is not set: set region_id here, region in the provider block, ALICLOUD_REGION in the environment, or region_id in the Alibaba Cloud CLI profile.",
-            );
-        }
-        _ => {}
-    }
+    configured::plan_region(req, planned, diags);
 }
 
 /// Empty text from the API is "not set" in Terraform.
