@@ -70,6 +70,16 @@ impl FlowLogStatus {
         Self::DOCUMENTED.contains(self)
     }
 
+    /// A value the API documents for `DescribeFlowLogs`' `Status` filter (`Active`,
+    /// `Activating`, `Inactive`): listings filter by no other, as the API might refuse or
+    /// ignore it.
+    pub fn is_listing_filter(&self) -> bool {
+        matches!(
+            self,
+            FlowLogStatus::Active | FlowLogStatus::Activating | FlowLogStatus::Inactive
+        )
+    }
+
     /// On the way somewhere: the API is still working on a change.
     pub fn is_transitional(&self) -> bool {
         self.settles_to().is_some()
@@ -161,6 +171,8 @@ mod tests {
             assert!(busy.is_busy());
         }
         assert!(!S::Active.is_busy() && !S::Inactive.is_busy());
+        assert!(S::Active.is_listing_filter() && S::Activating.is_listing_filter());
+        assert!(S::Inactive.is_listing_filter() && !S::Deactivating.is_listing_filter());
         assert_eq!(S::Modifying.settles_to(), None);
     }
 }

@@ -133,12 +133,12 @@ impl Watch {
         status: &FlowLogStatus,
         waiters: &mut [Waiter],
     ) -> Listed {
-        // The API documents the Status filter for Active, Activating, Inactive and Deactivating
-        // only: a wait on another status (Modifying, Deleting) lists the whole region and picks
+        // The API documents the Status filter for Active, Activating and Inactive only: a wait
+        // on another status (Deactivating, Modifying, Deleting) lists the whole region and picks
         // that status out itself.
         let req = DescribeFlowLogsRequest {
             region_id: self.region.clone(),
-            status: status.is_documented().then(|| status.clone()),
+            status: status.is_listing_filter().then(|| status.clone()),
             ..Default::default()
         };
         let opts = CallOptions::latest(waiters.iter().map(|w| &w.opts));
