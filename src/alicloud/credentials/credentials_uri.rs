@@ -9,7 +9,7 @@ use super::ecs_role::decode_answer;
 use super::provider::{Credentials, ProvideCredentials};
 use super::static_keys::non_empty;
 use crate::alicloud::error::{CredentialsError, error_chain};
-use crate::alicloud::rpc::http::lazy_client;
+use crate::alicloud::rpc::http::{client_builder, lazy_client};
 use crate::alicloud::settings::{Environment, Settings};
 
 pub const ENV_CREDENTIALS_URI: &[&str] =
@@ -68,7 +68,7 @@ impl CredentialsUri {
     fn http(&self) -> Result<&reqwest::Client, CredentialsError> {
         lazy_client(&self.http, || {
             // A local service answers fast; a hung one must not hold a plan for a minute.
-            reqwest::Client::builder()
+            client_builder()
                 .connect_timeout(Duration::from_secs(5))
                 .timeout(Duration::from_secs(10))
                 .build()

@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use super::provider::{Credentials, ProvideCredentials};
 use super::static_keys::non_empty;
 use crate::alicloud::error::{CredentialsError, error_chain};
-use crate::alicloud::rpc::http::lazy_client;
+use crate::alicloud::rpc::http::{client_builder, lazy_client};
 use crate::alicloud::secret::Secret;
 use crate::alicloud::settings::{Environment, Settings};
 
@@ -172,7 +172,7 @@ impl EcsRole {
         lazy_client(&self.http, || {
             // The metadata service is link-local: no proxy, and short timeouts so a machine
             // that is not on ECS fails fast.
-            reqwest::Client::builder()
+            client_builder()
                 .no_proxy()
                 .connect_timeout(Duration::from_secs(1))
                 .timeout(Duration::from_secs(5))
