@@ -73,7 +73,10 @@ fn with_p521(base: WebPkiSupportedAlgorithms) -> WebPkiSupportedAlgorithms {
         let mut all = base.all.to_vec();
         all.push(p521);
         let mut mapping = base.mapping.to_vec();
-        mapping.push((SignatureScheme::ECDSA_NISTP521_SHA512, std::slice::from_ref(&*Box::leak(Box::new(p521)))));
+        mapping.push((
+            SignatureScheme::ECDSA_NISTP521_SHA512,
+            std::slice::from_ref(&*Box::leak(Box::new(p521))),
+        ));
         WebPkiSupportedAlgorithms {
             all: Box::leak(all.into_boxed_slice()),
             mapping: Box::leak(mapping.into_boxed_slice()),

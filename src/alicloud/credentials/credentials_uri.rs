@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use super::ecs_role::decode_answer;
 use super::provider::{Credentials, ProvideCredentials};
 use super::static_keys::non_empty;
-use crate::alicloud::error::{CredentialsError, error_chain};
+use crate::alicloud::error::{Cause, CredentialsError, error_chain};
 use crate::alicloud::rpc::http::{client_builder, lazy_client};
 use crate::alicloud::settings::{Environment, Settings};
 
@@ -86,24 +86,26 @@ impl ProvideCredentials for CredentialsUri {
                 ENV_CREDENTIALS_URI.join(", ")
             )));
         };
-        let fail = |reason: String| CredentialsError::Uri {
+        let fail = |reason: String, source: Option<Cause>| CredentialsError::Uri {
             url: shown(url),
             reason,
+            source,
         };
-        let resp = self
-            .http()?
-            .get(url.clone())
-            .send()
-            .await
-            .map_err(|e| fail(error_chain(&e.without_url())))?;
+        let resp = self.http()?.get(url.clone()).send().await.map_err(|e| {
+            // The URL may carry a token: neither the message nor the source keeps it.
+            let e = e.without_url();
+            fail(error_chain(&e), Some(Box::new(e)))
+        })?;
         let status = resp.status();
         if !status.is_success() {
-            return Err(fail(format!("HTTP {}", status.as_u16())));
+            return Err(fail(format!("HTTP {}", status.as_u16()), None));
         }
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|e| fail(error_chain(&e.without_url())))?;
-        decode_answer(&body, format!("credentials_uri {}", shown(url))).map_err(fail)
+        let body = resp.bytes().await.map_err(|e| {
+            // The URL may carry a token: neither the message nor the source keeps it.
+            let e = e.without_url();
+            fail(error_chain(&e), Some(Box::new(e)))
+        })?;
+        decode_answer(&body, format!("credentials_uri {}", shown(url)))
+            .map_err(|reason| fail(reason, None))
     }
 }
