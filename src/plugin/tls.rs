@@ -64,19 +64,16 @@ impl SignatureVerificationAlgorithm for EcdsaP521Sha512 {
 }
 
 static P521_SHA512: EcdsaP521Sha512 = EcdsaP521Sha512;
+static P521_ONLY: &[&dyn SignatureVerificationAlgorithm] = &[&P521_SHA512];
 
 /// `base` plus ECDSA P-521/SHA-512. Built once per process: the slices must be `'static`.
 fn with_p521(base: WebPkiSupportedAlgorithms) -> WebPkiSupportedAlgorithms {
     static ALGORITHMS: OnceLock<WebPkiSupportedAlgorithms> = OnceLock::new();
     *ALGORITHMS.get_or_init(|| {
-        let p521: &'static dyn SignatureVerificationAlgorithm = &P521_SHA512;
         let mut all = base.all.to_vec();
-        all.push(p521);
+        all.extend_from_slice(P521_ONLY);
         let mut mapping = base.mapping.to_vec();
-        mapping.push((
-            SignatureScheme::ECDSA_NISTP521_SHA512,
-            std::slice::from_ref(&*Box::leak(Box::new(p521))),
-        ));
+        mapping.push((SignatureScheme::ECDSA_NISTP521_SHA512, P521_ONLY));
         WebPkiSupportedAlgorithms {
             all: Box::leak(all.into_boxed_slice()),
             mapping: Box::leak(mapping.into_boxed_slice()),

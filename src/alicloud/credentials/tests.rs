@@ -589,8 +589,8 @@ mod ecs {
 /// concurrent callers, renewal before expiry, the token file read at each renewal, errors.
 mod sts_sources {
     use super::*;
-    use crate::alicloud::settings::{AssumeRoleSettings, OidcSettings};
     use crate::alicloud::credentials::assume_role::role_from_settings;
+    use crate::alicloud::settings::{AssumeRoleSettings, OidcSettings};
     use crate::alicloud::test_server::{Reply, Request, TestServer};
 
     const ROLE: &str = "acs:ram::1234567890123456:role/ci";
