@@ -48,8 +48,12 @@ pub enum CredentialsError {
     #[error("no credentials in {0}")]
     NotLoaded(String),
     /// An HTTP client for a credential source could not be built.
-    #[error("cannot build the HTTP client for credentials: {0}")]
-    Client(String),
+    #[error("cannot build the HTTP client for credentials: {reason}")]
+    Client {
+        reason: String,
+        #[source]
+        source: Cause,
+    },
     /// Half a pair: one part present, another missing.
     #[error("incomplete credentials in {source_name}: {present} is set but {missing} is not")]
     Incomplete {

@@ -23,7 +23,7 @@ pub enum TlsError {
     #[error("PLUGIN_CLIENT_CERT holds no PEM certificate")]
     NoClientCertificate,
     #[error("PLUGIN_CLIENT_CERT is not valid PEM: {0}")]
-    BadPem(String),
+    BadPem(#[source] std::io::Error),
     #[error("could not generate the server certificate: {0}")]
     Certificate(#[from] rcgen::Error),
     #[error("TLS configuration failed: {0}")]
@@ -132,7 +132,7 @@ pub fn parse_client_cert(pem: &str) -> Result<CertificateDer<'static>, TlsError>
     let mut reader = pem.as_bytes();
     match rustls_pemfile::certs(&mut reader).next() {
         Some(Ok(c)) => Ok(c),
-        Some(Err(e)) => Err(TlsError::BadPem(e.to_string())),
+        Some(Err(e)) => Err(TlsError::BadPem(e)),
         None => Err(TlsError::NoClientCertificate),
     }
 }
@@ -222,7 +222,9 @@ mod tests {
     use rustls::pki_types::{CertificateDer, SignatureVerificationAlgorithm};
     use rustls::server::danger::ClientCertVerifier as _;
 
-    use crate::plugin::tls::{P521_SHA512, PinnedClientVerifier, provider};
+    use crate::plugin::tls::{
+        P521_SHA512, PinnedClientVerifier, TlsError, parse_client_cert, provider,
+    };
 
     /// A fixed scalar below the group order (its top byte must be 0 or 1).
     fn signing_key(byte: u8) -> p521::ecdsa::SigningKey {
@@ -276,5 +278,26 @@ mod tests {
         assert!(schemes.contains(&SignatureScheme::ECDSA_NISTP521_SHA512));
         assert!(schemes.contains(&SignatureScheme::ECDSA_NISTP256_SHA256));
         assert!(schemes.contains(&SignatureScheme::ED25519));
+    }
+
+    #[test]
+    fn a_bad_pem_keeps_the_parsers_error_as_its_source() {
+        let pem = "-----BEGIN CERTIFICATE-----\n!!not base64!!\n-----END CERTIFICATE-----\n";
+        let e = parse_client_cert(pem).unwrap_err();
+        assert!(matches!(e, TlsError::BadPem(_)), "{e:?}");
+        let source = std::error::Error::source(&e).expect("a source");
+        assert!(
+            source.downcast_ref::<std::io::Error>().is_some(),
+            "{source:?}"
+        );
+        assert!(
+            e.to_string()
+                .starts_with("PLUGIN_CLIENT_CERT is not valid PEM: "),
+            "{e}"
+        );
+        assert!(matches!(
+            parse_client_cert("no PEM here"),
+            Err(TlsError::NoClientCertificate)
+        ));
     }
 }

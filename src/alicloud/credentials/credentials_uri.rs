@@ -72,7 +72,10 @@ impl CredentialsUri {
                 .connect_timeout(Duration::from_secs(5))
                 .timeout(Duration::from_secs(10))
                 .build()
-                .map_err(|e| CredentialsError::Client(error_chain(&e)))
+                .map_err(|e| CredentialsError::Client {
+                    reason: error_chain(&e),
+                    source: Box::new(e),
+                })
         })
     }
 }

@@ -182,7 +182,10 @@ impl EcsRole {
                 .timeout(Duration::from_secs(5))
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
-                .map_err(|e| CredentialsError::Client(error_chain(&e)))
+                .map_err(|e| CredentialsError::Client {
+                    reason: error_chain(&e),
+                    source: Box::new(e),
+                })
         })
     }
 }
