@@ -9,17 +9,17 @@
 pub const PROVIDER_ADDRESS: &str = "registry.terraform.io/alicloud-rs/alicloud";
 
 pub mod alicloud;
-pub mod diag;
+pub(crate) mod diag;
 pub mod engine;
 /// Entry points for `cargo fuzz` (fuzz/); not part of the library's API.
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
-pub mod path;
+pub(crate) mod path;
 pub mod plugin;
 pub mod protocol;
 pub mod provider;
 pub mod resource;
-pub mod resources;
+pub(crate) mod resources;
 pub mod schema;
 pub mod tfvalue;

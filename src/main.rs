@@ -57,7 +57,13 @@ fn main() -> ExitCode {
         parent_pid,
     };
     let provider = Arc::new(tfprovider::provider::AlicloudProvider::new());
-    let engine = Arc::new(tfprovider::engine::Engine::new(provider));
+    let engine = match tfprovider::engine::Engine::new(provider) {
+        Ok(engine) => Arc::new(engine),
+        Err(e) => {
+            eprintln!("terraform-provider-alicloud: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let result = runtime.block_on(server::serve(tfprovider::protocol::service(engine), opts));
     // Whatever is still running (a lingering connection, a request Terraform gave up on) ends
     // with the process: go-plugin waits for our exit.

@@ -29,7 +29,12 @@ impl fmt::Display for ApiError {
     }
 }
 
-/// Why no usable credentials were found. Never holds a secret, only names of places.
+/// The underlying error of a failure (I/O, HTTP, JSON), kept as `source` for code that walks
+/// the chain; the message already says it in words.
+pub type Cause = Box<dyn std::error::Error + Send + Sync>;
+
+/// Why no usable credentials were found. Never holds a secret, only names of places; a
+/// `source` is built from an error that holds none either (URLs are cut from HTTP errors).
 #[derive(Debug, thiserror::Error)]
 pub enum CredentialsError {
     /// Nothing anywhere: every place that was looked at, in order.
@@ -43,8 +48,12 @@ pub enum CredentialsError {
     #[error("no credentials in {0}")]
     NotLoaded(String),
     /// An HTTP client for a credential source could not be built.
-    #[error("cannot build the HTTP client for credentials: {0}")]
-    Client(String),
+    #[error("cannot build the HTTP client for credentials: {reason}")]
+    Client {
+        reason: String,
+        #[source]
+        source: Cause,
+    },
     /// Half a pair: one part present, another missing.
     #[error("incomplete credentials in {source_name}: {present} is set but {missing} is not")]
     Incomplete {
@@ -54,7 +63,12 @@ pub enum CredentialsError {
     },
     /// The credentials file could not be read or parsed.
     #[error("cannot use the credentials file {}: {reason}", .path.display())]
-    File { path: PathBuf, reason: String },
+    File {
+        path: PathBuf,
+        reason: String,
+        #[source]
+        source: Option<Cause>,
+    },
     /// A profile was asked for by name and is not in the file.
     #[error("profile \"{profile}\" not found in the credentials file {}", .path.display())]
     ProfileNotFound { profile: String, path: PathBuf },
@@ -82,10 +96,17 @@ pub enum CredentialsError {
         path: PathBuf,
         origin: String,
         reason: String,
+        #[source]
+        source: Option<Cause>,
     },
     /// `credentials_uri` did not answer with credentials.
     #[error("cannot get credentials from credentials_uri {url}: {reason}")]
-    Uri { url: String, reason: String },
+    Uri {
+        url: String,
+        reason: String,
+        #[source]
+        source: Option<Cause>,
+    },
     /// A credential setting (block or variable) cannot work; found when the client is built.
     #[error("invalid {setting}: {reason}")]
     Invalid { setting: String, reason: String },
@@ -104,6 +125,8 @@ pub enum CredentialsError {
         role: String,
         url: String,
         reason: String,
+        #[source]
+        source: Option<Cause>,
     },
 }
 

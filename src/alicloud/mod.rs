@@ -7,7 +7,7 @@
 
 pub mod client;
 pub mod clock;
-pub mod credentials;
+pub(crate) mod credentials;
 pub mod error;
 pub mod rpc;
 pub mod secret;
@@ -20,7 +20,6 @@ pub mod vpc;
 mod test_server;
 
 pub use client::Client;
-pub use credentials::Credentials;
 pub use error::{ApiError, CredentialsError, Error};
 pub use rpc::CallOptions;
 pub use secret::Secret;

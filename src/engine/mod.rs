@@ -4,7 +4,7 @@
 //! adapter only converts values and calls these methods.
 
 pub mod duration;
-pub mod rules;
+pub(crate) mod rules;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
@@ -27,32 +27,43 @@ pub struct Engine {
     stop: CancellationToken,
 }
 
+/// A provider whose registry cannot work: Terraform addresses resources and data sources by
+/// type name alone, so two with one name would leave one of them unreachable.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("two resources have the type name {0:?}")]
+    DuplicateResource(&'static str),
+    #[error("two data sources have the type name {0:?}")]
+    DuplicateDataSource(&'static str),
+}
+
 impl Engine {
-    /// Registers every resource and data source the provider offers.
-    pub fn new(provider: Arc<dyn Provider>) -> Self {
-        let resources = provider
-            .resources()
-            .into_iter()
-            .map(|make| {
-                let r = make();
-                (r.type_name(), r)
-            })
-            .collect();
-        let data_sources = provider
-            .data_sources()
-            .into_iter()
-            .map(|make| {
-                let d = make();
-                (d.type_name(), d)
-            })
-            .collect();
-        Engine {
+    /// Registers every resource and data source the provider offers; refuses two of a kind
+    /// with the same type name, as terraform-plugin-framework does.
+    pub fn new(provider: Arc<dyn Provider>) -> Result<Self, EngineError> {
+        let mut resources = BTreeMap::new();
+        for make in provider.resources() {
+            let r = make();
+            let name = r.type_name();
+            if resources.insert(name, r).is_some() {
+                return Err(EngineError::DuplicateResource(name));
+            }
+        }
+        let mut data_sources = BTreeMap::new();
+        for make in provider.data_sources() {
+            let d = make();
+            let name = d.type_name();
+            if data_sources.insert(name, d).is_some() {
+                return Err(EngineError::DuplicateDataSource(name));
+            }
+        }
+        Ok(Engine {
             provider,
             resources,
             data_sources,
             data: OnceLock::new(),
             stop: CancellationToken::new(),
-        }
+        })
     }
 
     pub fn provider_schema(&self) -> &Schema {

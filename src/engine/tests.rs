@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
-use super::{Engine, rules};
 use crate::diag::{AttrPath, Diagnostics};
+use crate::engine::{Engine, EngineError, rules};
 use crate::resource::{
     Ctx, DataSource, DataSourceFactory, PlanRequest, Provider, ProviderData, Resource,
     ResourceFactory,
@@ -613,6 +613,10 @@ struct FakeProvider {
     schema: Schema,
     /// Whether `configure` hands data down.
     gives_data: bool,
+    /// Registers `probe` twice (a provider bug `Engine::new` must refuse).
+    twin_resources: bool,
+    /// Registers `things` twice.
+    twin_data_sources: bool,
 }
 
 #[async_trait]
@@ -625,21 +629,64 @@ impl Provider for FakeProvider {
             .then(|| Arc::new("configured") as ProviderData)
     }
     fn resources(&self) -> Vec<ResourceFactory> {
-        vec![probe, waiter]
+        if self.twin_resources {
+            vec![probe, waiter, probe]
+        } else {
+            vec![probe, waiter]
+        }
     }
     fn data_sources(&self) -> Vec<DataSourceFactory> {
-        vec![things]
+        if self.twin_data_sources {
+            vec![things, things]
+        } else {
+            vec![things]
+        }
     }
 }
 
-fn engine(gives_data: bool) -> Engine {
-    Engine::new(Arc::new(FakeProvider {
+fn fake_provider(gives_data: bool) -> FakeProvider {
+    FakeProvider {
         schema: Schema {
             version: 0,
             block: Block::default(),
         },
         gives_data,
-    }))
+        twin_resources: false,
+        twin_data_sources: false,
+    }
+}
+
+fn engine(gives_data: bool) -> Engine {
+    Engine::new(Arc::new(fake_provider(gives_data))).unwrap()
+}
+
+#[test]
+fn two_resources_or_data_sources_with_one_type_name_are_refused() {
+    let twins = FakeProvider {
+        twin_resources: true,
+        ..fake_provider(true)
+    };
+    match Engine::new(Arc::new(twins)) {
+        Err(e @ EngineError::DuplicateResource("fake_thing")) => {
+            assert_eq!(
+                e.to_string(),
+                "two resources have the type name \"fake_thing\""
+            )
+        }
+        Err(other) => panic!("wrong error: {other}"),
+        Ok(_) => panic!("two resources named fake_thing were accepted"),
+    }
+    let twins = FakeProvider {
+        twin_data_sources: true,
+        ..fake_provider(true)
+    };
+    match Engine::new(Arc::new(twins)) {
+        Err(EngineError::DuplicateDataSource("fake_things")) => {}
+        Err(other) => panic!("wrong error: {other}"),
+        Ok(_) => panic!("two data sources named fake_things were accepted"),
+    }
+    // The provider that ships registers each name once.
+    assert!(Engine::new(Arc::new(crate::provider::AlicloudProvider::new())).is_ok());
 }
 
 #[tokio::test]

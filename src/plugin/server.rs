@@ -36,7 +36,7 @@ pub struct ServeOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     #[error("could not listen on 127.0.0.1 in ports {0}: {1}")]
-    Listen(String, io::Error),
+    Listen(String, #[source] io::Error),
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
     #[error("gRPC server failed: {0}")]

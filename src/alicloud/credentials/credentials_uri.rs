@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use super::ecs_role::decode_answer;
 use super::provider::{Credentials, ProvideCredentials};
 use super::static_keys::non_empty;
-use crate::alicloud::error::{CredentialsError, error_chain};
-use crate::alicloud::rpc::http::lazy_client;
+use crate::alicloud::error::{Cause, CredentialsError, error_chain};
+use crate::alicloud::rpc::http::{client_builder, lazy_client};
 use crate::alicloud::settings::{Environment, Settings};
 
 pub const ENV_CREDENTIALS_URI: &[&str] =
@@ -68,11 +68,14 @@ impl CredentialsUri {
     fn http(&self) -> Result<&reqwest::Client, CredentialsError> {
         lazy_client(&self.http, || {
             // A local service answers fast; a hung one must not hold a plan for a minute.
-            reqwest::Client::builder()
+            client_builder()
                 .connect_timeout(Duration::from_secs(5))
                 .timeout(Duration::from_secs(10))
                 .build()
-                .map_err(|e| CredentialsError::Client(error_chain(&e)))
+                .map_err(|e| CredentialsError::Client {
+                    reason: error_chain(&e),
+                    source: Box::new(e),
+                })
         })
     }
 }
@@ -86,24 +89,26 @@ impl ProvideCredentials for CredentialsUri {
                 ENV_CREDENTIALS_URI.join(", ")
             )));
         };
-        let fail = |reason: String| CredentialsError::Uri {
+        let fail = |reason: String, source: Option<Cause>| CredentialsError::Uri {
             url: shown(url),
             reason,
+            source,
         };
-        let resp = self
-            .http()?
-            .get(url.clone())
-            .send()
-            .await
-            .map_err(|e| fail(error_chain(&e.without_url())))?;
+        let resp = self.http()?.get(url.clone()).send().await.map_err(|e| {
+            // The URL may carry a token: neither the message nor the source keeps it.
+            let e = e.without_url();
+            fail(error_chain(&e), Some(Box::new(e)))
+        })?;
         let status = resp.status();
         if !status.is_success() {
-            return Err(fail(format!("HTTP {}", status.as_u16())));
+            return Err(fail(format!("HTTP {}", status.as_u16()), None));
         }
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|e| fail(error_chain(&e.without_url())))?;
-        decode_answer(&body, format!("credentials_uri {}", shown(url))).map_err(fail)
+        let body = resp.bytes().await.map_err(|e| {
+            // The URL may carry a token: neither the message nor the source keeps it.
+            let e = e.without_url();
+            fail(error_chain(&e), Some(Box::new(e)))
+        })?;
+        decode_answer(&body, format!("credentials_uri {}", shown(url)))
+            .map_err(|reason| fail(reason, None))
     }
 }

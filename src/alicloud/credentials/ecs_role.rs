@@ -9,8 +9,8 @@ use time::OffsetDateTime;
 
 use super::provider::{Credentials, ProvideCredentials};
 use super::static_keys::non_empty;
-use crate::alicloud::error::{CredentialsError, error_chain};
-use crate::alicloud::rpc::http::lazy_client;
+use crate::alicloud::error::{Cause, CredentialsError, error_chain};
+use crate::alicloud::rpc::http::{client_builder, lazy_client};
 use crate::alicloud::secret::Secret;
 use crate::alicloud::settings::{Environment, Settings};
 
@@ -49,10 +49,11 @@ async fn fetch_ecs(
     base: &str,
     role: &str,
 ) -> Result<(Credentials, Option<OffsetDateTime>), CredentialsError> {
-    let fail = |url: &str, reason: String| CredentialsError::Metadata {
+    let fail = |url: &str, reason: String, source: Option<Cause>| CredentialsError::Metadata {
         role: role.to_owned(),
         url: url.to_owned(),
         reason,
+        source,
     };
     // IMDSv2-style session token; older metadata services do not have it, so a failure here
     // falls back to plain GETs rather than failing.
@@ -81,7 +82,10 @@ async fn fetch_ecs(
     if let Some(t) = &token {
         req = req.header("X-aliyun-ecs-metadata-token", t);
     }
-    let resp = req.send().await.map_err(|e| fail(&url, error_chain(&e)))?;
+    let resp = req
+        .send()
+        .await
+        .map_err(|e| fail(&url, error_chain(&e), Some(Box::new(e))))?;
     let status = resp.status();
     if !status.is_success() {
         // The body is not shown: on success it would hold the secret, and on failure it adds
@@ -91,14 +95,14 @@ async fn fetch_ecs(
         } else {
             ""
         };
-        return Err(fail(&url, format!("HTTP {}{hint}", status.as_u16())));
+        return Err(fail(&url, format!("HTTP {}{hint}", status.as_u16()), None));
     }
     let body = resp
         .bytes()
         .await
-        .map_err(|e| fail(&url, error_chain(&e)))?;
+        .map_err(|e| fail(&url, error_chain(&e), Some(Box::new(e))))?;
     let mut creds = decode_answer(&body, format!("ECS RAM role \"{role}\""))
-        .map_err(|reason| fail(&url, reason))?;
+        .map_err(|reason| fail(&url, reason, None))?;
     // The metadata service rotates role credentials well ahead of expiry: asking early is
     // cheap, and a key never dies in flight.
     creds.renew_before = Some(ECS_REFRESH_MARGIN);
@@ -172,13 +176,16 @@ impl EcsRole {
         lazy_client(&self.http, || {
             // The metadata service is link-local: no proxy, and short timeouts so a machine
             // that is not on ECS fails fast.
-            reqwest::Client::builder()
+            client_builder()
                 .no_proxy()
                 .connect_timeout(Duration::from_secs(1))
                 .timeout(Duration::from_secs(5))
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
-                .map_err(|e| CredentialsError::Client(error_chain(&e)))
+                .map_err(|e| CredentialsError::Client {
+                    reason: error_chain(&e),
+                    source: Box::new(e),
+                })
         })
     }
 }

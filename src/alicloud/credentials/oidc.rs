@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use super::assume_role::{StsAccess, checked};
 use super::provider::{Credentials, ProvideCredentials};
 use super::static_keys::{non_empty, non_empty_secret};
-use crate::alicloud::error::{CredentialsError, Error};
+use crate::alicloud::error::{Cause, CredentialsError, Error};
 use crate::alicloud::secret::Secret;
 use crate::alicloud::settings::{Environment, Settings};
 use crate::alicloud::sts::{self, OidcInput};
@@ -200,15 +200,17 @@ fn read_token(spec: &OidcSpec) -> Result<(Secret, String), CredentialsError> {
     match &spec.token {
         OidcToken::Value(t) => Ok((t.clone(), "an inline token".to_owned())),
         OidcToken::File(path) => {
-            let fail = |reason: String| CredentialsError::OidcTokenFile {
+            let fail = |reason: String, source: Option<Cause>| CredentialsError::OidcTokenFile {
                 path: path.clone(),
                 origin: spec.origin.clone(),
                 reason,
+                source,
             };
-            let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| fail(e.to_string(), Some(Box::new(e))))?;
             let token = text.trim();
             if token.is_empty() {
-                return Err(fail("the file is empty".to_owned()));
+                return Err(fail("the file is empty".to_owned(), None));
             }
             Ok((
                 Secret::new(token),

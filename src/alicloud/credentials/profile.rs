@@ -132,7 +132,11 @@ fn lookup_profile(settings: &Settings, env: &Environment) -> Result<FileLookup, 
             } else {
                 e.to_string()
             };
-            return Err(CredentialsError::File { path, reason });
+            return Err(CredentialsError::File {
+                path,
+                reason,
+                source: Some(Box::new(e)),
+            });
         }
     };
     select_profile(&text, path, wanted)
@@ -149,6 +153,7 @@ pub(crate) fn select_profile(
         path: path.clone(),
         // serde_json's message gives line and column, never the surrounding text.
         reason: format!("not valid JSON: {e}"),
+        source: Some(Box::new(e)),
     })?;
     let current = non_empty(&file.current).map(str::to_owned);
     let (name, must_exist) = match (wanted, current) {

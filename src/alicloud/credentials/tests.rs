@@ -285,7 +285,15 @@ async fn broken_profiles() {
         shared_credentials_file: Some(bad.clone()),
         ..Settings::default()
     };
-    let err = resolve(s, env(&[], None)).await.unwrap_err().to_string();
+    let e = resolve(s, env(&[], None)).await.unwrap_err();
+    // The parser's error stays reachable as the source, for code that walks the chain.
+    let source = std::error::Error::source(&e).expect("a source");
+    assert!(
+        source.downcast_ref::<serde_json::Error>().is_some(),
+        "{source:?}"
+    );
+    assert!(!source.to_string().contains("secret-ish-content"));
+    let err = e.to_string();
     assert!(
         err.contains("not valid JSON") && err.contains("bad.json"),
         "{err}"
@@ -300,10 +308,15 @@ async fn broken_profiles() {
         )],
         None,
     );
-    let err = resolve(Settings::default(), e)
-        .await
-        .unwrap_err()
-        .to_string();
+    let e = resolve(Settings::default(), e).await.unwrap_err();
+    let source = std::error::Error::source(&e).expect("a source");
+    assert_eq!(
+        source
+            .downcast_ref::<std::io::Error>()
+            .map(std::io::Error::kind),
+        Some(std::io::ErrorKind::NotFound)
+    );
+    let err = e.to_string();
     assert!(
         err.contains("missing.json") && err.contains("does not exist"),
         "{err}"
@@ -576,6 +589,7 @@ mod ecs {
 /// concurrent callers, renewal before expiry, the token file read at each renewal, errors.
 mod sts_sources {
     use super::*;
+    use crate::alicloud::credentials::assume_role::role_from_settings;
     use crate::alicloud::settings::{AssumeRoleSettings, OidcSettings};
     use crate::alicloud::test_server::{Reply, Request, TestServer};
 

@@ -39,7 +39,7 @@ impl HttpConfig {
 
     /// The shared HTTP client for API calls.
     pub(crate) fn build(&self) -> Result<reqwest::Client, Error> {
-        let mut builder = reqwest::Client::builder()
+        let mut builder = client_builder()
             .user_agent(&self.user_agent)
             .connect_timeout(self.connect)
             .read_timeout(self.read)
@@ -53,6 +53,17 @@ impl HttpConfig {
             Error::Config(format!("cannot build the HTTP client: {}", error_chain(&e)))
         })
     }
+}
+
+/// A client builder whose TLS is ring with the platform verifier (system roots): reqwest is
+/// built without a crypto provider of its own and takes the process default, installed here
+/// the first time (one provider for the whole binary).
+pub(crate) fn client_builder() -> reqwest::ClientBuilder {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Err only means another thread installed it first: one is installed either way.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+    reqwest::Client::builder()
 }
 
 /// The client in `cell`, built by `build` the first time it is needed: a client costs its TLS
