@@ -15,7 +15,7 @@ use tokio::time::Instant;
 
 use crate::alicloud::clock::monotonic_now;
 
-use super::shared_bucket::SharedFile;
+use super::shared_bucket::{KEEP, SharedFile};
 
 /// Where the rate starts, and its ceiling unless the user sets one: generous for one
 /// Terraform run, and quickly corrected by the first throttling answer.
@@ -447,8 +447,15 @@ impl RateLimiter {
         let Local { bucket, stats } = &mut *local;
         if let Some(shared) = &self.shared {
             let mut f = Some(f);
-            let got = shared.with(now, self.ceiling, |b| {
+            let ceiling = self.ceiling;
+            let load = |stored: Option<Bucket>| {
+                stored
+                    .filter(|b| b.usable(ceiling, now, KEEP))
+                    .unwrap_or_else(|| Bucket::new(ceiling, now))
+            };
+            let got = shared.with(load, |b| {
                 let r = (f.take().expect("called once"))(b, stats, now);
+                b.updated = b.updated.max(now);
                 (r, b.clone())
             });
             if let Some((r, b)) = got {

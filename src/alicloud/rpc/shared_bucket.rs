@@ -11,9 +11,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use sha2::{Digest as _, Sha256};
 
-use super::ratelimit::Bucket;
 use crate::alicloud::settings::Environment;
 
 /// The directory under the cache directory; the buckets are in its `ratelimit/`.
@@ -113,24 +114,20 @@ impl SharedFile {
         false
     }
 
-    /// Runs `f` on the bucket as stored (or a new one when what is stored cannot be used), and
-    /// stores the result. `None` without calling `f` when the lock could not be had in time.
-    pub(crate) fn with<R>(
+    /// Runs `f` on the state `load` makes of what is stored (`None` when nothing usable is:
+    /// missing, torn, another format), and stores the result. `None` without calling either
+    /// when the lock could not be had in time.
+    pub(crate) fn with<T: Serialize + DeserializeOwned, R>(
         &self,
-        now: f64,
-        ceiling: f64,
-        f: impl FnOnce(&mut Bucket) -> R,
+        load: impl FnOnce(Option<T>) -> T,
+        f: impl FnOnce(&mut T) -> R,
     ) -> Option<R> {
         if !self.try_lock() {
             return None;
         }
-        let mut bucket = self
-            .read()
-            .filter(|b| b.usable(ceiling, now, KEEP))
-            .unwrap_or_else(|| Bucket::new(ceiling, now));
-        let r = f(&mut bucket);
-        bucket.updated = bucket.updated.max(now);
-        if let Err(e) = self.write(&bucket) {
+        let mut state = load(self.read());
+        let r = f(&mut state);
+        if let Err(e) = self.write(&state) {
             self.warn_once("cannot write it", &e);
         }
         if let Err(e) = self.file.unlock() {
@@ -139,7 +136,7 @@ impl SharedFile {
         Some(r)
     }
 
-    fn read(&self) -> Option<Bucket> {
+    fn read<T: DeserializeOwned>(&self) -> Option<T> {
         let mut text = String::new();
         let mut f = &self.file;
         f.seek(SeekFrom::Start(0)).ok()?;
@@ -147,8 +144,8 @@ impl SharedFile {
         serde_json::from_str(&text).ok()
     }
 
-    fn write(&self, b: &Bucket) -> std::io::Result<()> {
-        let text = serde_json::to_string(b).map_err(std::io::Error::other)?;
+    fn write<T: Serialize>(&self, state: &T) -> std::io::Result<()> {
+        let text = serde_json::to_string(state).map_err(std::io::Error::other)?;
         let mut f = &self.file;
         f.set_len(0)?;
         f.seek(SeekFrom::Start(0))?;
@@ -158,8 +155,19 @@ impl SharedFile {
 
 #[cfg(test)]
 mod tests {
-    use crate::alicloud::rpc::ratelimit::Bucket;
     use crate::alicloud::rpc::shared_bucket::{SharedFile, file_name, parse_switch};
+
+    #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
+    struct State {
+        v: u32,
+        rate: f64,
+    }
+
+    fn load(stored: Option<State>) -> State {
+        stored
+            .filter(|s| s.v == 1)
+            .unwrap_or(State { v: 1, rate: 50.0 })
+    }
 
     #[test]
     fn the_file_name_hides_the_account() {
@@ -185,35 +193,28 @@ mod tests {
             &b"{\"v\":1,\"rate\":12.5,\"tok"[..],
             b"",
             b"\xff\xfe not json",
-            b"{\"v\":99}",
+            b"{\"v\":99,\"rate\":1}",
         ] {
             std::fs::write(dir.path().join(name), junk).unwrap();
             let f = SharedFile::open(dir.path(), name).unwrap();
-            let rate = f.with(1000.0, 50.0, |b| b.rate).unwrap();
+            let rate = f.with(load, |s| s.rate).unwrap();
             assert_eq!(rate, 50.0);
-            let stored: Bucket =
+            let stored: State =
                 serde_json::from_slice(&std::fs::read(dir.path().join(name)).unwrap()).unwrap();
-            assert_eq!(stored.rate, 50.0);
+            assert_eq!(stored, State { v: 1, rate: 50.0 });
         }
     }
 
     #[test]
-    fn what_was_learnt_is_kept_for_a_while_then_forgotten() {
+    fn what_one_handle_stores_the_next_reads() {
         let dir = tempfile::tempdir().unwrap();
         let a = SharedFile::open(dir.path(), "b.json").unwrap();
-        a.with(1000.0, 200.0, |b| {
-            b.throttled = true;
-            b.rate = 40.0;
-            b.r0 = 40.0;
-            b.w_max = 40.0;
-        })
-        .unwrap();
+        a.with(load, |s| s.rate = 12.5).unwrap();
+        // A shorter state after a longer one leaves no tail behind.
+        a.with(load, |s| s.rate = 4.0).unwrap();
         drop(a);
-        // Another process, five minutes later: the learnt rate.
         let b = SharedFile::open(dir.path(), "b.json").unwrap();
-        assert_eq!(b.with(1300.0, 200.0, |b| b.rate).unwrap(), 40.0);
-        // Twenty minutes after the last use: forgotten.
-        assert_eq!(b.with(2600.0, 200.0, |b| b.rate).unwrap(), 200.0);
+        assert_eq!(b.with(load, |s| s.rate).unwrap(), 4.0);
     }
 
     #[test]
@@ -226,10 +227,12 @@ mod tests {
             .open(dir.path().join("b.json"))
             .unwrap();
         other.lock().unwrap();
-        assert!(a.with(1000.0, 200.0, |_| ()).is_none());
+        let mut called = false;
+        assert!(a.with(load, |_| called = true).is_none());
+        assert!(!called);
         // A lock dies with its holder (here, its file handle).
         drop(other);
-        assert!(a.with(1000.0, 200.0, |_| ()).is_some());
+        assert!(a.with(load, |_| ()).is_some());
     }
 
     #[test]

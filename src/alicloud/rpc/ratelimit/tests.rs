@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::alicloud::rpc::ratelimit::{BURST_SECONDS, Decision, FLOOR, RateLimiter, Wall};
+use crate::alicloud::rpc::shared_bucket::KEEP;
 use crate::alicloud::rpc::shared_bucket::SharedFile;
 
 /// The simulated API's quota.
@@ -370,4 +371,30 @@ async fn waiters_queued_at_the_old_rate_queue_again_after_a_cut() {
     // bucket starts empty; the first waiter may find a token refilled meanwhile).
     let t = start.elapsed();
     assert!(t >= Duration::from_secs_f64(9.0 / cut), "{t:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn what_was_learnt_outlives_the_process_for_a_while() {
+    let dir = tempfile::tempdir().unwrap();
+    let wall = Wall::new();
+    let open = || SharedFile::open(dir.path(), "bucket.json").unwrap();
+    let first = RateLimiter::with(200.0, wall, Some(open()));
+    for _ in 0..20 {
+        first.acquire().await;
+        first.on_accepted();
+    }
+    assert_eq!(first.on_throttled(), Decision::Cut);
+    let learnt = first.current_rate();
+    assert!(learnt < 150.0, "{learnt}");
+    drop(first);
+    // The next run, a minute later, starts at what was learnt, not at the ceiling.
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    let next = RateLimiter::with(200.0, wall, Some(open()));
+    let rate = next.current_rate();
+    assert!(rate <= learnt + 1e-9, "{rate} after learning {learnt}");
+    drop(next);
+    // Long after the last process: forgotten.
+    tokio::time::sleep(Duration::from_secs_f64(KEEP + 60.0)).await;
+    let late = RateLimiter::with(200.0, wall, Some(open()));
+    assert_eq!(late.current_rate(), 200.0);
 }
