@@ -124,9 +124,21 @@ struct Limits {
 
 impl Limits {
     /// The bucket of `account` (an AccessKeyId; hashed into the file name, never written),
-    /// `region` and `product`.
-    fn bucket(&self, account: &str, region: &str, product: &str) -> Arc<RateLimiter> {
-        let name = shared_bucket::file_name(account, region, product, self.ceiling);
+    /// `region` and `product` at `endpoint` (another endpoint, such as a local emulator, has
+    /// another quota).
+    fn bucket(
+        &self,
+        account: &str,
+        region: &str,
+        product: &str,
+        endpoint: &Url,
+    ) -> Arc<RateLimiter> {
+        let name = shared_bucket::file_name(
+            account,
+            region,
+            &format!("{product} {endpoint}"),
+            self.ceiling,
+        );
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         buckets
             .entry(name)
@@ -368,6 +380,7 @@ impl Transport {
                 creds.as_ref().map_or("", |c| c.access_key_id.as_str()),
                 req.region_id.unwrap_or(""),
                 api,
+                &url,
             );
             bounded(
                 async {
