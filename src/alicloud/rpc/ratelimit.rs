@@ -21,10 +21,10 @@ use super::shared_bucket::{KEEP, SharedFile};
 /// Terraform run, and quickly corrected by the first throttling answer.
 pub const DEFAULT_RATE: f64 = 200.0;
 
-/// How many requests may go at once after a quiet period: half a second's worth. A whole
-/// second's worth, sent at once, is throttled by a quota with a smaller burst than ours
-/// before the limiter has learnt anything.
-pub const BURST_SECONDS: f64 = 0.5;
+/// How many requests may go at once after a quiet period: a tenth of a second's worth. More,
+/// sent at once before the limiter has learnt anything, is throttled by a quota with a smaller
+/// burst than ours, and units of a stack starting together would spend it all at once.
+pub const BURST_SECONDS: f64 = 0.1;
 
 /// The rate never drops below this: low enough that 20 processes that do not share a bucket
 /// still fit a 10 requests-per-second quota together.
@@ -63,6 +63,9 @@ const BASELINE_SLACK: f64 = 0.03;
 /// Refusals above this share are taken as rate-dependent whatever the cuts did: a quota that
 /// refuses more than a third of the calls at any rate leaves nothing to keep.
 const MAX_BASELINE: f64 = 0.35;
+/// After a restore, a refused share this much above the baseline shows the refusals did
+/// depend on the rate.
+const VERIFY_SLACK: f64 = 0.05;
 /// How far back the refused share is measured against that baseline.
 const BASELINE_WINDOW: f64 = 5.0;
 /// A baseline not confirmed for this long is forgotten.
@@ -127,9 +130,18 @@ pub(crate) struct Bucket {
     pub measured: f64,
     pub slice_start: f64,
     pub slice_sent: u32,
+    /// Requests sent, and throttling answers received after the episode, since the last cut.
+    #[serde(default)]
+    pub since_cut_sent: u32,
+    #[serde(default)]
+    pub since_cut_refused: u32,
     /// The rate before the current streak of cuts, and the refused share after its last cut.
     pub streak_rate: Option<f64>,
     pub prev_share: Option<f64>,
+    /// Set by a restore until the refused share at the restored rate has been compared with
+    /// the baseline.
+    #[serde(default)]
+    pub verifying: bool,
     /// The refused share that does not depend on our rate, and when it was last seen.
     pub baseline: Option<f64>,
     pub baseline_at: f64,
@@ -218,9 +230,12 @@ impl Bucket {
             measured: 0.0,
             slice_start: now,
             slice_sent: 0,
+            since_cut_sent: 0,
+            since_cut_refused: 0,
             streak_rate: None,
             prev_share: None,
             baseline: None,
+            verifying: false,
             baseline_at: now,
             updated: now,
         }
@@ -274,6 +289,8 @@ impl Bucket {
                 .curve(self.updated, ceiling)
                 .min(self.w_max.max(self.r0));
             self.cut_at = now;
+            self.since_cut_sent = 0;
+            self.since_cut_refused = 0;
             self.r0 = good;
             self.w_max = good;
             self.k = 0.0;
@@ -317,6 +334,10 @@ impl Bucket {
     pub(crate) fn reserve(&mut self, now: f64, ceiling: f64) -> (Duration, u64) {
         self.refill(now, ceiling);
         self.count_send(now);
+        if now - self.cut_at >= EPISODE {
+            // As the refusals counted: those of the requests sent after the episode.
+            self.since_cut_sent = self.since_cut_sent.saturating_add(1);
+        }
         self.tokens -= 1.0;
         let wait = if self.tokens >= 0.0 {
             Duration::ZERO
@@ -330,6 +351,10 @@ impl Bucket {
     /// included).
     pub(crate) fn on_throttled(&mut self, now: f64, ceiling: f64, stats: &Stats) -> Decision {
         self.refill(now, ceiling);
+        if now - self.cut_at >= EPISODE {
+            // Answers to requests sent before the cut arrive within the episode.
+            self.since_cut_refused += 1;
+        }
         if self.throttled && now - self.cut_at < EPISODE && self.streak_rate.is_some() {
             return Decision::SameEpisode;
         }
@@ -340,19 +365,40 @@ impl Bucket {
             self.baseline = None;
         }
         if let Some(b) = self.baseline {
-            let (n, share) = stats.share_since(now - BASELINE_WINDOW);
-            // Too few answers to tell: cutting is the safe side.
-            if n >= MIN_ANSWERS && share <= b * BASELINE_MULTIPLE + BASELINE_SLACK {
+            let tolerate = if self.verifying {
+                // Back at the rate before the cuts: the refusals must stay at the share seen
+                // at the lower rate, or they did depend on the rate after all.
+                if self.since_cut_sent < MIN_ANSWERS as u32 {
+                    true
+                } else {
+                    self.verifying = false;
+                    let share =
+                        f64::from(self.since_cut_refused) / f64::from(self.since_cut_sent.max(1));
+                    share <= b + VERIFY_SLACK
+                }
+            } else {
+                let (n, share) = stats.share_since(now - BASELINE_WINDOW);
+                // Too few answers to tell: cutting is the safe side.
+                n >= MIN_ANSWERS && share <= b * BASELINE_MULTIPLE + BASELINE_SLACK
+            };
+            if tolerate {
                 self.baseline_at = now;
                 return Decision::Tolerated;
             }
+            self.baseline = None;
+            self.verifying = false;
         }
         let in_streak = self.streak_rate.is_some() && now - self.cut_at < STREAK_GAP;
+        let mut since_cut_share = None;
         if in_streak {
-            let (n, share) = stats.share_since(self.cut_at + EPISODE);
+            // Counted in the bucket, so every process sharing it contributes: ten processes
+            // tell whether a cut helped as fast as one.
+            let n = self.since_cut_sent as usize;
+            let share = f64::from(self.since_cut_refused) / f64::from(self.since_cut_sent.max(1));
             if n < MIN_ANSWERS {
                 return Decision::SameEpisode;
             }
+            since_cut_share = Some(share.min(1.0));
             if let Some(prev) = self.prev_share
                 && share >= NO_HELP * prev
                 && share <= MAX_BASELINE
@@ -363,10 +409,13 @@ impl Bucket {
                 self.w_max = back;
                 self.k = 0.0;
                 self.cut_at = now;
+                self.since_cut_sent = 0;
+                self.since_cut_refused = 0;
                 self.streak_rate = None;
                 self.prev_share = None;
                 self.baseline = Some(share);
                 self.baseline_at = now;
+                self.verifying = true;
                 return Decision::Restored;
             }
             self.prev_share = Some(share);
@@ -376,13 +425,16 @@ impl Bucket {
         }
         // Past the bucket's rate only by a saved-up burst: a cut never raises the rate.
         let sent = self.send_rate().min(self.rate);
-        let accepted = sent * (1.0 - stats.recent_share(now));
+        let share = since_cut_share.unwrap_or_else(|| stats.recent_share(now));
+        let accepted = sent * (1.0 - share);
         let new_rate = (BETA * sent).min(BELOW_ACCEPTED * accepted).max(FLOOR);
         self.rate = new_rate.min(ceiling);
         self.r0 = self.rate;
         self.w_max = accepted.max(self.rate).min(ceiling);
         self.k = ((self.w_max - self.r0) / (CUBIC_C * self.w_max)).cbrt();
         self.cut_at = now;
+        self.since_cut_sent = 0;
+        self.since_cut_refused = 0;
         self.throttled = true;
         self.generation += 1;
         self.tokens = 0.0;

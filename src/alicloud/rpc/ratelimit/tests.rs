@@ -314,8 +314,11 @@ async fn ten_processes_sharing_one_file_learn_one_quota() {
     let t = run(&ls, api, 5, 60, |_, _| {}).await;
     let (_, refused_all) = t.over(0, 60);
     let (rate, refused) = t.over(20, 60);
-    eprintln!("ten sharing: refused {refused_all} in all, {refused} and {rate}/s settled");
-    assert!(refused_all <= 0.08, "refused {refused_all} in all");
+    eprintln!(
+        "ten sharing: refused {refused_all} in all, {} in the first 15 s, {refused} and {rate}/s settled",
+        t.over(0, 15).1
+    );
+    assert!(refused_all <= 0.05, "refused {refused_all} in all");
     assert!(refused <= 0.05, "refused {refused} once settled");
     assert!(rate >= 40.0, "accepted {rate}/s of 50/s");
 }
@@ -330,24 +333,25 @@ async fn time_for(limiter: &RateLimiter, n: usize) -> Duration {
 
 #[tokio::test(start_paused = true)]
 async fn burst_then_steady_rate() {
-    let l = RateLimiter::new(10.0);
-    assert_eq!(time_for(&l, 5).await, Duration::ZERO);
-    let t = time_for(&l, 10).await;
+    let l = RateLimiter::new(100.0);
+    let burst = (100.0 * BURST_SECONDS) as usize;
+    assert_eq!(time_for(&l, burst).await, Duration::ZERO);
+    let t = time_for(&l, 100).await;
     assert!(
         t >= Duration::from_millis(990) && t <= Duration::from_millis(1010),
         "{t:?}"
     );
     // A quiet period refills the bucket, but never above the burst.
     tokio::time::sleep(Duration::from_secs(60)).await;
-    assert_eq!(time_for(&l, 5).await, Duration::ZERO);
+    assert_eq!(time_for(&l, burst).await, Duration::ZERO);
     let t = time_for(&l, 1).await;
-    assert!(t >= Duration::from_millis(99), "{t:?}");
+    assert!(t >= Duration::from_millis(9), "{t:?}");
 }
 
 #[tokio::test(start_paused = true)]
 async fn waiters_queued_at_the_old_rate_queue_again_after_a_cut() {
     let l = Arc::new(RateLimiter::new(100.0));
-    time_for(&l, 50).await; // the burst
+    time_for(&l, (100.0 * BURST_SECONDS) as usize).await; // the burst
     // 10 waiters queued at 100/s: they would all be done within 100 ms.
     let start = Instant::now();
     let tasks: Vec<_> = (0..10)
