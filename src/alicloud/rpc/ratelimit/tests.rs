@@ -402,3 +402,34 @@ async fn what_was_learnt_outlives_the_process_for_a_while() {
     let late = RateLimiter::with(200.0, wall, Some(open()));
     assert_eq!(late.current_rate(), 200.0);
 }
+
+#[test]
+fn a_restore_is_undone_when_the_refusals_grow_with_the_restored_rate() {
+    use crate::alicloud::rpc::ratelimit::{Bucket, Stats};
+    let restored = |refused: u32| {
+        let mut b = Bucket::new(200.0, 0.0);
+        b.throttled = true;
+        b.baseline = Some(0.1);
+        b.verifying = true;
+        b.cut_at = 9.0;
+        b.updated = 9.9;
+        b.since_cut_sent = 20;
+        b.since_cut_refused = refused;
+        let mut stats = Stats::default();
+        for i in 0..20 {
+            stats.push(9.5 + f64::from(i) * 0.01, i % 10 == 0);
+        }
+        let d = b.on_throttled(10.0, 200.0, &stats);
+        (d, b)
+    };
+    // 2 of 20 at the restored rate (3 with this one): about the share seen at the lower
+    // rate, so it stands.
+    let (d, b) = restored(2);
+    assert_eq!(d, Decision::Tolerated);
+    assert!(!b.verifying && b.baseline == Some(0.1));
+    // 8 of 20: they grew with the rate: back to cutting.
+    let (d, b) = restored(8);
+    assert_eq!(d, Decision::Cut);
+    assert_eq!(b.baseline, None);
+    assert!(b.rate < 200.0);
+}
