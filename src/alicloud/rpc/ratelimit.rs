@@ -48,6 +48,8 @@ const MEASURE_SLICE: f64 = 0.5;
 const SMOOTH: f64 = 0.8;
 /// How far back "what the API accepted" looks.
 const WINDOW: f64 = 1.0;
+/// The largest refused share one cut acts on.
+const MAX_CUT_SHARE: f64 = 0.75;
 /// Answers needed after a cut before telling whether the cut helped.
 const MIN_ANSWERS: usize = 10;
 /// A cut "did not help" when the refused share after it is still this share of the one after
@@ -425,7 +427,11 @@ impl Bucket {
         }
         // Past the bucket's rate only by a saved-up burst: a cut never raises the rate.
         let sent = self.send_rate().min(self.rate);
-        let share = since_cut_share.unwrap_or_else(|| stats.recent_share(now));
+        // Never below a quarter of what was sent in one cut: a share measured on few answers,
+        // or inflated by answers to requests queued before the last cut, can be all refusals.
+        let share = since_cut_share
+            .unwrap_or_else(|| stats.recent_share(now))
+            .min(MAX_CUT_SHARE);
         let accepted = sent * (1.0 - share);
         let new_rate = (BETA * sent).min(BELOW_ACCEPTED * accepted).max(FLOOR);
         self.rate = new_rate.min(ceiling);
