@@ -2,7 +2,8 @@
 """Shared-quota benchmark for issue 15 (a Terragrunt stack at the API quota): figures, never asserts.
 
 Usage: python3 bench/stack.py [--units 10] [--per-unit 50] [--qps 50] [--every 7] [--count 150]
-                              [--timeout 900] [--no-build] [--release-dir DIR] [stack] [every]
+                              [--timeout 900] [--no-build] [--release-dir DIR] [--emulator PATH]
+                              [stack] [every]
 
 Drives the real `terraform` CLI (dev_overrides to the release build, each workspace in its own
 temp dir with its own CLI config and HOME, CHECKPOINT_DISABLE=1, environment stripped of
@@ -24,7 +25,8 @@ TF_*/ALICLOUD_*/ALIBABA_CLOUD_*) against the local emulator, and reads API calls
           not a describe per resource), and the ratio of the wall times.
 
 --release-dir points at another build's target/release to compare builds; it implies
---no-build. Every terraform run is bounded by --timeout seconds (killed with its provider
+--no-build. --emulator PATH takes the emulator from elsewhere (an older build's emulator has
+no --throttle-every). Every terraform run is bounded by --timeout seconds (killed with its provider
 processes); every emulator is killed when its measurement ends.
 """
 import argparse, os, shutil, signal, subprocess, sys, tempfile, time
@@ -189,6 +191,8 @@ def main():
     ap.add_argument("--timeout", type=float, default=900, help="seconds before a terraform run is killed (default 900)")
     ap.add_argument("--no-build", action="store_true", help="do not run cargo build --release --bins first")
     ap.add_argument("--release-dir", metavar="DIR", help="another build's target/release (implies --no-build)")
+    ap.add_argument("--emulator", metavar="PATH", help="the emulator binary to use (default: the release dir's); "
+                                                        "an older build's emulator has no --throttle-every")
     args = ap.parse_args()
     bad = [w for w in args.what if w not in ("stack", "every")]
     if bad:
@@ -196,6 +200,8 @@ def main():
     if args.release_dir:
         bench.use_release_dir(args.release_dir)
         args.no_build = True
+    if args.emulator:
+        bench.EMULATOR = os.path.abspath(args.emulator)
     if not args.no_build:
         subprocess.run(["cargo", "build", "--release", "--bins"], cwd=bench.ROOT, check=True)
     for f in (bench.PROVIDER, bench.EMULATOR):
