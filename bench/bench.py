@@ -75,7 +75,10 @@ class Workspace:
             f.write(hcl)
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "ALICLOUD_", "ALIBABA_CLOUD_"))}
         self.env.update(TF_CLI_CONFIG_FILE=rc, CHECKPOINT_DISABLE="1", TF_IN_AUTOMATION="1",
-                        HOME=os.path.join(self.tmp, "home"))
+                        HOME=os.path.join(self.tmp, "home"),
+                        # The provider's shared rate-limit bucket (and what it learnt of a
+                        # quota) stays within this workspace unless extra_env says otherwise.
+                        XDG_CACHE_HOME=os.path.join(self.tmp, "home", ".cache"))
         self.env.update(extra_env or {})
 
     def run(self, *args):

@@ -62,6 +62,9 @@ pub struct Settings {
     pub terraform_version: Option<String>,
     pub ecs_role_name: Option<String>,
     pub max_requests_per_second: Option<f64>,
+    /// `share_rate_limit`: whether the rate-limit bucket is shared with the machine's other
+    /// provider processes; unset, `ALICLOUD_SHARE_RATE_LIMIT` decides, else on.
+    pub share_rate_limit: Option<bool>,
     /// The `assume_role` block, when written.
     pub assume_role: Option<AssumeRoleSettings>,
     /// The `assume_role_with_oidc` block, when written.
@@ -134,6 +137,7 @@ impl Default for Settings {
             terraform_version: None,
             ecs_role_name: None,
             max_requests_per_second: None,
+            share_rate_limit: None,
             assume_role: None,
             assume_role_with_oidc: None,
             credentials_uri: None,
@@ -163,6 +167,7 @@ impl fmt::Debug for Settings {
             .field("terraform_version", &self.terraform_version)
             .field("ecs_role_name", &self.ecs_role_name)
             .field("max_requests_per_second", &self.max_requests_per_second)
+            .field("share_rate_limit", &self.share_rate_limit)
             .field("assume_role", &self.assume_role)
             .field("assume_role_with_oidc", &self.assume_role_with_oidc)
             .field("credentials_uri", &self.credentials_uri)

@@ -602,6 +602,51 @@ async fn throttling() {
 }
 
 #[tokio::test]
+async fn throttle_every_nth_call_from_the_command_line_and_the_control() {
+    let emu = Emulator::start(&json!([]), &["--throttle-every", "3"]);
+    let region = [("RegionId", "cn-hangzhou")];
+    let mut codes = Vec::new();
+    for _ in 0..6 {
+        let (s, v) = call(&emu, "POST", "DescribeFlowLogs", &region).await;
+        if s != 200 {
+            assert_error(s, &v, 400, "Throttling.User");
+        }
+        codes.push(s);
+        // Slow calls too: the refusals do not depend on the rate.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(codes, [200, 200, 400, 200, 200, 400]);
+    assert_eq!(emu.faults()["throttle_every"], 3);
+    let v = emu.set_faults(&json!({"throttle_every": null}));
+    assert_eq!(v["throttle_every"], Value::Null);
+    for _ in 0..4 {
+        assert_eq!(call(&emu, "POST", "DescribeFlowLogs", &region).await.0, 200);
+    }
+}
+
+#[tokio::test]
+async fn an_outside_load_leaves_less_of_the_quota() {
+    // 20 a second, 15 of them spent by others: after the first second's burst of 20, about 5
+    // a second are left.
+    let emu = Emulator::start(
+        &json!([]),
+        &["--throttle-qps", "20", "--outside-load", "15"],
+    );
+    let region = [("RegionId", "cn-hangzhou")];
+    let start = std::time::Instant::now();
+    let mut accepted = 0;
+    while start.elapsed() < Duration::from_millis(2500) {
+        if call(&emu, "POST", "DescribeFlowLogs", &region).await.0 == 200 {
+            accepted += 1;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // 20 at once, then 5 a second for 2.5 s: far below the 70 of the quota alone.
+    assert!((20..=45).contains(&accepted), "{accepted} accepted");
+    assert_eq!(emu.faults()["outside_load"], 15.0);
+}
+
+#[tokio::test]
 async fn fail_rate_is_deterministic_for_a_seed() {
     async fn outcomes(seed: &str) -> Vec<u16> {
         let emu = Emulator::start(&json!([]), &["--fail-rate", "0.5", "--fail-seed", seed]);
@@ -1142,6 +1187,7 @@ async fn fault_control_round_trip() {
         json!({
             "fail_next": 0, "code": null, "http_status": null, "message": null, "actions": null,
             "fail_rate": 0.0, "fail_seed": 8, "latency": 10, "throttle_qps": 50.0,
+            "outside_load": 0.0, "throttle_every": null,
             "background_fail_rate": 0.1, "background_fail_ids": [],
             "background_delete_rate": 0.0, "background_delete_ids": [],
             "background_seed": 3, "refuse_listings": false
@@ -1208,6 +1254,7 @@ async fn fault_control_round_trip() {
         json!({
             "fail_next": 0, "code": null, "http_status": null, "message": null, "actions": null,
             "fail_rate": 0.0, "fail_seed": 8, "latency": 0, "throttle_qps": null,
+            "outside_load": 0.0, "throttle_every": null,
             "background_fail_rate": 0.0, "background_fail_ids": [],
             "background_delete_rate": 0.0, "background_delete_ids": [],
             "background_seed": 3, "refuse_listings": false

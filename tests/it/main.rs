@@ -16,6 +16,7 @@ mod imports;
 mod outcomes;
 mod plugin_cli;
 mod plugin_process;
+mod shared_quota;
 mod signature_v3;
 mod signer;
 mod sts;

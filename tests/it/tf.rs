@@ -80,6 +80,12 @@ impl Tf {
                 ("CHECKPOINT_DISABLE".into(), "1".into()),
                 ("TF_IN_AUTOMATION".into(), "1".into()),
                 ("HOME".into(), home.display().to_string()),
+                // The provider's shared rate-limit bucket lives under the cache directory:
+                // each test has its own, so tests never share a bucket by accident.
+                (
+                    "XDG_CACHE_HOME".into(),
+                    home.join(".cache").display().to_string(),
+                ),
             ],
         };
         tf.write("main.tf", hcl);

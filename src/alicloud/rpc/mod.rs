@@ -7,10 +7,12 @@ pub mod endpoint;
 pub(crate) mod http;
 mod ratelimit;
 pub mod retry;
+pub mod shared_bucket;
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
@@ -27,7 +29,7 @@ use crate::alicloud::sign::{self, Call, Key, Scheme, Stamp};
 
 use endpoint::{Endpoint, EndpointRule};
 use http::TimeoutSettings;
-use ratelimit::{BURST_SECONDS, DEFAULT_RATE, RateLimiter};
+use ratelimit::{DEFAULT_RATE, Decision, RateLimiter, Wall};
 use retry::backoff_delay;
 
 /// The code of a call signed with temporary credentials that died before their time.
@@ -97,7 +99,7 @@ pub struct Transport {
     http_config: http::HttpConfig,
     http: std::sync::OnceLock<reqwest::Client>,
     endpoints: HashMap<&'static str, Endpoint>,
-    limiter: RateLimiter,
+    limits: Limits,
     clock: Arc<dyn Clock>,
     max_retry_timeout: Duration,
     timeouts: TimeoutSettings,
@@ -111,6 +113,78 @@ impl fmt::Debug for Transport {
             .field("endpoints", &self.endpoints)
             .field("signature", &self.scheme)
             .finish_non_exhaustive()
+    }
+}
+
+/// The rate limiters of one process: one bucket per account, region and product, each shared
+/// with the machine's other provider processes through a file in `dir` (when sharing is on).
+#[derive(Debug)]
+struct Limits {
+    ceiling: f64,
+    /// `None`: sharing is off, or no cache directory is known.
+    dir: Option<PathBuf>,
+    wall: Wall,
+    buckets: Mutex<HashMap<String, Arc<RateLimiter>>>,
+}
+
+impl Limits {
+    /// The bucket of `account` (an AccessKeyId; hashed into the file name, never written),
+    /// `region` and `product` at `endpoint` (another endpoint, such as a local emulator, has
+    /// another quota).
+    fn bucket(
+        &self,
+        account: &str,
+        region: &str,
+        product: &str,
+        endpoint: &Url,
+    ) -> Arc<RateLimiter> {
+        let name = shared_bucket::file_name(
+            account,
+            region,
+            &format!("{product} {endpoint}"),
+            self.ceiling,
+        );
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        buckets
+            .entry(name)
+            .or_insert_with_key(|name| {
+                let shared = self.dir.as_ref().and_then(|dir| {
+                    shared_bucket::SharedFile::open(dir, name)
+                        .inspect_err(|e| {
+                            tracing::warn!(
+                                dir = %dir.display(),
+                                error = %e,
+                                "cannot open the shared rate-limit bucket: this process limits its own calls only"
+                            );
+                        })
+                        .ok()
+                });
+                tracing::debug!(
+                    product,
+                    region,
+                    shared = shared.is_some(),
+                    "rate-limit bucket for this account, region and product"
+                );
+                Arc::new(RateLimiter::with(self.ceiling, self.wall, shared))
+            })
+            .clone()
+    }
+}
+
+/// Whether the rate-limit bucket is shared with the machine's other provider processes: the
+/// `share_rate_limit` argument, else [`shared_bucket::ENV_SHARE`], else on.
+pub fn share_rate_limit(settings: &Settings, env: &Environment) -> Result<bool, Error> {
+    if let Some(on) = settings.share_rate_limit {
+        return Ok(on);
+    }
+    match env.var(shared_bucket::ENV_SHARE) {
+        None => Ok(true),
+        Some(v) => shared_bucket::parse_switch(v).ok_or_else(|| {
+            Error::Config(format!(
+                "the {} environment variable must be true or false, not {v:?}",
+                shared_bucket::ENV_SHARE
+            ))
+        }),
     }
 }
 
@@ -233,7 +307,17 @@ impl Transport {
             http_config: http::HttpConfig::new(settings, env)?,
             http: std::sync::OnceLock::new(),
             endpoints,
-            limiter: RateLimiter::new(rate, (rate * BURST_SECONDS).max(1.0)),
+            limits: Limits {
+                ceiling: rate,
+                dir: if share_rate_limit(settings, env)? {
+                    shared_bucket::cache_dir(env)
+                        .map(|d| d.join(shared_bucket::CACHE_SUBDIR).join("ratelimit"))
+                } else {
+                    None
+                },
+                wall: Wall::new(),
+                buckets: Mutex::new(HashMap::new()),
+            },
             clock: env.clock().clone(),
             max_retry_timeout: settings.max_retry_timeout,
             timeouts: TimeoutSettings {
@@ -297,9 +381,15 @@ impl Transport {
                 ),
                 Auth::Anonymous => None,
             };
+            let limiter = self.limits.bucket(
+                creds.as_ref().map_or("", |c| c.access_key_id.as_str()),
+                req.region_id.unwrap_or(""),
+                api,
+                &url,
+            );
             bounded(
                 async {
-                    self.limiter.acquire().await;
+                    limiter.acquire().await;
                     Ok(())
                 },
                 opts,
@@ -317,14 +407,14 @@ impl Transport {
             .await;
             let err = match result {
                 Ok(v) => {
-                    self.limiter.on_accepted();
+                    limiter.on_accepted();
                     return Ok(v);
                 }
                 Err(e) => e,
             };
             if matches!(err, Error::Api(_)) && !err.is_throttling() {
                 // Refused, but counted against the quota like any answer.
-                self.limiter.on_accepted();
+                limiter.on_accepted();
             }
             if let (Auth::Signed(cache), Some(creds)) = (auth, &creds)
                 && err.code() == Some(EXPIRED_TOKEN)
@@ -358,9 +448,7 @@ impl Transport {
             {
                 return Err(err);
             }
-            if err.is_throttling() {
-                self.limiter.on_throttled();
-            }
+            let decision = err.is_throttling().then(|| limiter.on_throttled());
             let delay = backoff_delay(retry);
             if clock::monotonic_now() + delay >= give_up_at {
                 tracing::warn!(
@@ -375,7 +463,15 @@ impl Transport {
             }
             retry += 1;
             let msg = "retrying";
-            if err.is_throttling() {
+            if let Some(decision) = decision {
+                let why = match decision {
+                    Decision::Cut => "slowing down",
+                    Decision::SameEpisode => "already slowed down",
+                    Decision::Tolerated => {
+                        "refusals that do not depend on our rate, not slowing down"
+                    }
+                    Decision::Restored => "slowing down did not reduce the refusals: rate restored",
+                };
                 tracing::warn!(
                     product = api,
                     action = req.action,
@@ -384,8 +480,8 @@ impl Transport {
                     code = err.code().unwrap_or(""),
                     request_id = err.request_id().unwrap_or(""),
                     wait_ms = delay.as_millis() as u64,
-                    rate_per_second = self.limiter.current_rate(),
-                    "throttled by the API: slowing down and {msg}"
+                    rate_per_second = limiter.current_rate(),
+                    "throttled by the API ({why}): {msg}"
                 );
             } else {
                 tracing::debug!(

@@ -1,125 +1,548 @@
-//! A token bucket shared by every call of one client that learns the API's quota: it starts
-//! generous, and when the API answers "throttled" it drops to what the API actually accepted
-//! (multiplicative decrease, once per throttling episode), then creeps back up slowly
-//! (additive increase), so a long apply at the quota is throttled a handful of times, not on
-//! every burst.
+//! The adaptive client-side rate limiter in front of every API call: a token bucket whose rate
+//! converges to the part of the quota that is actually left. On a throttling answer it cuts to
+//! below what the API accepted (once per episode), then grows back along a cubic curve to the
+//! last good rate within seconds and probes gently above it (the AWS SDKs' "adaptive" mode).
+//! When slowing down does not reduce the refusals (they do not depend on our rate), it restores
+//! the rate and only retries. Its state can live in a file shared by every provider process of
+//! one account, region and product on the machine (`shared_bucket`).
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use crate::alicloud::clock::monotonic_now;
+
+use super::shared_bucket::{KEEP, SharedFile};
 
 /// Where the rate starts, and its ceiling unless the user sets one: generous for one
 /// Terraform run, and quickly corrected by the first throttling answer.
 pub const DEFAULT_RATE: f64 = 200.0;
 
-/// How many requests may go at once after a quiet period: half a second's worth. A whole
-/// second's worth, sent at once, is throttled by a quota with a smaller burst than ours
-/// before the limiter has learnt anything.
-pub const BURST_SECONDS: f64 = 0.5;
+/// How many requests may go at once after a quiet period: a tenth of a second's worth. More,
+/// sent at once before the limiter has learnt anything, is throttled by a quota with a smaller
+/// burst than ours, and units of a stack starting together would spend it all at once.
+pub const BURST_SECONDS: f64 = 0.1;
 
-/// The rate never drops below this share of the start rate.
-const MIN_SHARE: f64 = 1.0 / 20.0;
-/// At each cut the rate keeps at most this share of itself (a quota's saved-up burst can make
-/// the last second look better than the quota)...
-const CUT: f64 = 0.7;
-/// ...and at most this share of what the API accepted in the last [`WINDOW`].
+/// The rate never drops below this: low enough that 20 processes that do not share a bucket
+/// still fit a 10 requests-per-second quota together.
+pub const FLOOR: f64 = 0.2;
+/// At a cut the rate keeps at most this share of what was being sent (AWS's beta)...
+const BETA: f64 = 0.7;
+/// ...and at most this share of what the API accepted lately.
 const BELOW_ACCEPTED: f64 = 0.9;
+/// The cubic's steepness on the way back to the last good rate, per unit of that rate (AWS's
+/// C = 0.4 at 100 requests a second). Relative, so that 20 processes at half a request a
+/// second each grow back as gently as one at 10: an absolute curve would add the same
+/// requests per second to each of them and keep their sum above a small quota.
+const CUBIC_C: f64 = 0.004;
+/// Above the last good rate it probes more gently: a quota's saved-up burst hides an overshoot
+/// for a while, and the steeper the probe the deeper it has gone when refusals start.
+const PROBE_C: f64 = 0.002;
 /// Throttling answers this close to a cut belong to the same episode (they were sent before).
-const EPISODE: Duration = Duration::from_millis(200);
+const EPISODE: f64 = 0.2;
+/// The send rate is counted in slices this long and smoothed ([`SMOOTH`] to the newest).
+const MEASURE_SLICE: f64 = 0.5;
+const SMOOTH: f64 = 0.8;
 /// How far back "what the API accepted" looks.
-const WINDOW: Duration = Duration::from_secs(1);
-/// After a cut the rate grows by this share of the start rate per second.
-const INCREASE_SHARE_PER_SEC: f64 = 0.005;
+const WINDOW: f64 = 1.0;
+/// The largest refused share one cut acts on.
+const MAX_CUT_SHARE: f64 = 0.75;
+/// Answers needed after a cut before telling whether the cut helped.
+const MIN_ANSWERS: usize = 10;
+/// A cut "did not help" when the refused share after it is still this share of the one after
+/// the cut before.
+const NO_HELP: f64 = 0.7;
+/// Cuts closer together than this are one streak: the rate before the streak is what a
+/// useless streak restores.
+const STREAK_GAP: f64 = 2.0;
+/// While refusals are known not to depend on our rate, a refused share up to this multiple of
+/// the one learnt (plus [`BASELINE_SLACK`]) is tolerated without cutting.
+const BASELINE_MULTIPLE: f64 = 1.5;
+const BASELINE_SLACK: f64 = 0.03;
+/// Refusals above this share are taken as rate-dependent whatever the cuts did: a quota that
+/// refuses more than a third of the calls at any rate leaves nothing to keep.
+const MAX_BASELINE: f64 = 0.35;
+/// After a restore, a refused share this much above the baseline shows the refusals did
+/// depend on the rate.
+const VERIFY_SLACK: f64 = 0.05;
+/// How far back the refused share is measured against that baseline.
+const BASELINE_WINDOW: f64 = 5.0;
+/// A baseline not confirmed for this long is forgotten.
+const BASELINE_FORGET: f64 = 60.0;
+/// After this long without a request the curve restarts from the last good rate: it keeps
+/// what it learnt instead of having probed into the blue while nobody was sending.
+const IDLE: f64 = 5.0;
+/// Answers older than this are of no use to any rule.
+const STATS_KEEP: f64 = 10.0;
+/// The version of [`Bucket`]'s stored form; another version is ignored and rebuilt.
+pub(crate) const FORMAT: u32 = 1;
 
-#[derive(Debug)]
-struct State {
+/// Seconds since the Unix epoch, taken from the monotonic clock after one reading of the
+/// system clock: processes agree on it (to the system clock's precision) and it never goes
+/// back within a process; under paused tokio time it follows the paused clock.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Wall {
+    anchor_secs: f64,
+    anchor: Instant,
+}
+
+impl Wall {
+    pub(crate) fn new() -> Self {
+        let anchor_secs = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs_f64();
+        Wall {
+            anchor_secs,
+            anchor: monotonic_now(),
+        }
+    }
+
+    pub(crate) fn now(&self) -> f64 {
+        self.anchor_secs
+            + monotonic_now()
+                .saturating_duration_since(self.anchor)
+                .as_secs_f64()
+    }
+}
+
+/// The bucket and what it learnt: all a process needs to take a token, and all that is shared
+/// through the file. Times are [`Wall`] seconds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Bucket {
+    pub v: u32,
+    /// Requests per second now (kept up to date by [`Bucket::refill`]).
+    pub rate: f64,
     /// May go negative: each waiter reserves its token, so waiters are served in order.
-    tokens: f64,
-    last: Instant,
-    /// Requests per second now.
-    rate: f64,
-    /// Once throttled, the rate grows back only slowly.
-    throttled_once: bool,
-    last_cut: Option<Instant>,
-    /// Bumped at each cut: reservations made at the old rate are made again.
-    generation: u64,
-    /// When recent answers that were not throttled came back, for [`WINDOW`].
-    accepted: VecDeque<Instant>,
+    pub tokens: f64,
+    pub last: f64,
+    /// Set at the first throttling answer: from then on the rate follows the curve.
+    pub throttled: bool,
+    /// The curve: from `r0` at `cut_at` back to `w_max` after `k` seconds, then probing.
+    pub cut_at: f64,
+    pub r0: f64,
+    pub w_max: f64,
+    pub k: f64,
+    /// Bumped when the rate drops: reservations made at the old rate are made again.
+    pub generation: u64,
+    /// The smoothed send rate, and the slice being counted.
+    pub measured: f64,
+    pub slice_start: f64,
+    pub slice_sent: u32,
+    /// Requests sent, and throttling answers received after the episode, since the last cut.
+    #[serde(default)]
+    pub since_cut_sent: u32,
+    #[serde(default)]
+    pub since_cut_refused: u32,
+    /// The rate before the current streak of cuts, and the refused share after its last cut.
+    pub streak_rate: Option<f64>,
+    pub prev_share: Option<f64>,
+    /// Set by a restore until the refused share at the restored rate has been compared with
+    /// the baseline.
+    #[serde(default)]
+    pub verifying: bool,
+    /// The refused share that does not depend on our rate, and when it was last seen.
+    pub baseline: Option<f64>,
+    pub baseline_at: f64,
+    /// When any process last used the bucket.
+    pub updated: f64,
+}
+
+/// What one throttling answer led to, for the logs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Decision {
+    /// Sent before the last cut, or too soon after it to judge it: nothing changes.
+    SameEpisode,
+    /// Refusals at the share known not to depend on our rate: retried, no cut.
+    Tolerated,
+    /// The rate was cut.
+    Cut,
+    /// The last cuts did not reduce the refusals: the rate before them is back.
+    Restored,
+}
+
+/// Recent answers of this process: when, and whether throttled.
+#[derive(Debug, Default)]
+pub(crate) struct Stats {
+    answers: VecDeque<(f64, bool)>,
+}
+
+impl Stats {
+    fn push(&mut self, now: f64, refused: bool) {
+        self.answers.push_back((now, refused));
+        while self
+            .answers
+            .front()
+            .is_some_and(|(t, _)| now - t > STATS_KEEP)
+        {
+            self.answers.pop_front();
+        }
+    }
+
+    /// Answers after `since` (exclusive), and how many of them were throttled.
+    fn since(&self, since: f64) -> (usize, usize) {
+        let mut n = 0;
+        let mut refused = 0;
+        for (t, r) in self.answers.iter().rev() {
+            if *t <= since {
+                break;
+            }
+            n += 1;
+            refused += usize::from(*r);
+        }
+        (n, refused)
+    }
+
+    /// The refused share of the last [`WINDOW`], or of a longer stretch when that had too few
+    /// answers to say much (a process sending a request a second).
+    fn recent_share(&self, now: f64) -> f64 {
+        let mut share = 0.0;
+        for w in [WINDOW, 2.0 * WINDOW, 5.0 * WINDOW, STATS_KEEP] {
+            let (n, s) = self.share_since(now - w);
+            share = s;
+            if n >= MIN_ANSWERS {
+                break;
+            }
+        }
+        share
+    }
+
+    fn share_since(&self, since: f64) -> (usize, f64) {
+        let (n, r) = self.since(since);
+        (n, if n == 0 { 0.0 } else { r as f64 / n as f64 })
+    }
+}
+
+impl Bucket {
+    pub(crate) fn new(ceiling: f64, now: f64) -> Self {
+        Bucket {
+            v: FORMAT,
+            rate: ceiling,
+            tokens: burst(ceiling),
+            last: now,
+            throttled: false,
+            cut_at: now,
+            r0: ceiling,
+            w_max: ceiling,
+            k: 0.0,
+            generation: 0,
+            measured: 0.0,
+            slice_start: now,
+            slice_sent: 0,
+            since_cut_sent: 0,
+            since_cut_refused: 0,
+            streak_rate: None,
+            prev_share: None,
+            baseline: None,
+            verifying: false,
+            baseline_at: now,
+            updated: now,
+        }
+    }
+
+    /// Whether a stored bucket can be used at `now` with this ceiling.
+    pub(crate) fn usable(&self, ceiling: f64, now: f64, keep: f64) -> bool {
+        let finite = [
+            self.rate,
+            self.tokens,
+            self.last,
+            self.cut_at,
+            self.r0,
+            self.w_max,
+            self.k,
+            self.measured,
+            self.updated,
+        ]
+        .iter()
+        .all(|x| x.is_finite());
+        self.v == FORMAT
+            && finite
+            && self.rate >= FLOOR
+            && self.rate <= ceiling
+            && now - self.updated <= keep
+            // A clock that went back (or a file from another machine's clock).
+            && self.updated <= now + 1.0
+    }
+
+    /// The curve's rate at `now`.
+    fn curve(&self, now: f64, ceiling: f64) -> f64 {
+        let t = (now - self.cut_at).max(0.0);
+        let w = if t < self.k {
+            self.w_max * (1.0 + CUBIC_C * (t - self.k).powi(3))
+        } else {
+            self.w_max * (1.0 + PROBE_C * (t - self.k).powi(3))
+        };
+        w.clamp(FLOOR, ceiling)
+    }
+
+    fn capacity(&self) -> f64 {
+        burst(self.rate)
+    }
+
+    /// Brings the tokens and the rate to `now`.
+    pub(crate) fn refill(&mut self, now: f64, ceiling: f64) {
+        if self.throttled && now - self.updated > IDLE {
+            // Nobody sent for a while: start again from the last good rate, not from where
+            // the curve would have probed to meanwhile.
+            let good = self
+                .curve(self.updated, ceiling)
+                .min(self.w_max.max(self.r0));
+            self.cut_at = now;
+            self.since_cut_sent = 0;
+            self.since_cut_refused = 0;
+            self.r0 = good;
+            self.w_max = good;
+            self.k = 0.0;
+            self.streak_rate = None;
+            self.prev_share = None;
+        }
+        let dt = now - self.last;
+        if dt > 0.0 {
+            if self.throttled {
+                self.rate = self.curve(now, ceiling);
+            }
+            self.tokens = (self.tokens + dt * self.rate).min(self.capacity());
+            self.last = now;
+        }
+        self.updated = self.updated.max(now);
+    }
+
+    fn count_send(&mut self, now: f64) {
+        let elapsed = now - self.slice_start;
+        if elapsed >= MEASURE_SLICE {
+            let slice_rate = f64::from(self.slice_sent) / elapsed;
+            // A long quiet gap counts as one slice: the rate then was low.
+            self.measured = SMOOTH * slice_rate + (1.0 - SMOOTH) * self.measured;
+            self.slice_start = now;
+            self.slice_sent = 0;
+        }
+        self.slice_sent += 1;
+    }
+
+    /// The send rate as measured, or the bucket's rate before anything was measured.
+    fn send_rate(&self) -> f64 {
+        if self.measured > 0.0 {
+            self.measured
+        } else {
+            self.rate
+        }
+    }
+
+    /// Takes a token now: how long the caller must wait for it, and the generation its
+    /// reservation belongs to.
+    pub(crate) fn reserve(&mut self, now: f64, ceiling: f64) -> (Duration, u64) {
+        self.refill(now, ceiling);
+        self.count_send(now);
+        if now - self.cut_at >= EPISODE {
+            // As the refusals counted: those of the requests sent after the episode.
+            self.since_cut_sent = self.since_cut_sent.saturating_add(1);
+        }
+        self.tokens -= 1.0;
+        let wait = if self.tokens >= 0.0 {
+            Duration::ZERO
+        } else {
+            Duration::from_secs_f64(-self.tokens / self.rate)
+        };
+        (wait, self.generation)
+    }
+
+    /// A throttling answer at `now`, with this process's recent answers (the throttled one
+    /// included).
+    pub(crate) fn on_throttled(&mut self, now: f64, ceiling: f64, stats: &Stats) -> Decision {
+        self.refill(now, ceiling);
+        if now - self.cut_at >= EPISODE {
+            // Answers to requests sent before the cut arrive within the episode.
+            self.since_cut_refused += 1;
+        }
+        if self.throttled && now - self.cut_at < EPISODE && self.streak_rate.is_some() {
+            return Decision::SameEpisode;
+        }
+        if self
+            .baseline
+            .is_some_and(|_| now - self.baseline_at > BASELINE_FORGET)
+        {
+            self.baseline = None;
+        }
+        if let Some(b) = self.baseline {
+            let tolerate = if self.verifying {
+                // Back at the rate before the cuts: the refusals must stay at the share seen
+                // at the lower rate, or they did depend on the rate after all.
+                if self.since_cut_sent < MIN_ANSWERS as u32 {
+                    true
+                } else {
+                    self.verifying = false;
+                    let share =
+                        f64::from(self.since_cut_refused) / f64::from(self.since_cut_sent.max(1));
+                    share <= b + VERIFY_SLACK
+                }
+            } else {
+                let (n, share) = stats.share_since(now - BASELINE_WINDOW);
+                // Too few answers to tell: cutting is the safe side.
+                n >= MIN_ANSWERS && share <= b * BASELINE_MULTIPLE + BASELINE_SLACK
+            };
+            if tolerate {
+                self.baseline_at = now;
+                return Decision::Tolerated;
+            }
+            self.baseline = None;
+            self.verifying = false;
+        }
+        let in_streak = self.streak_rate.is_some() && now - self.cut_at < STREAK_GAP;
+        let mut since_cut_share = None;
+        if in_streak {
+            // Counted in the bucket, so every process sharing it contributes: ten processes
+            // tell whether a cut helped as fast as one.
+            let n = self.since_cut_sent as usize;
+            let share = f64::from(self.since_cut_refused) / f64::from(self.since_cut_sent.max(1));
+            if n < MIN_ANSWERS {
+                return Decision::SameEpisode;
+            }
+            since_cut_share = Some(share.min(1.0));
+            if let Some(prev) = self.prev_share
+                && share >= NO_HELP * prev
+                && share <= MAX_BASELINE
+            {
+                let back = self.streak_rate.unwrap_or(ceiling).clamp(FLOOR, ceiling);
+                self.rate = back;
+                self.r0 = back;
+                self.w_max = back;
+                self.k = 0.0;
+                self.cut_at = now;
+                self.since_cut_sent = 0;
+                self.since_cut_refused = 0;
+                self.streak_rate = None;
+                self.prev_share = None;
+                self.baseline = Some(share);
+                self.baseline_at = now;
+                self.verifying = true;
+                return Decision::Restored;
+            }
+            self.prev_share = Some(share);
+        } else {
+            self.streak_rate = Some(self.rate);
+            self.prev_share = None;
+        }
+        // Past the bucket's rate only by a saved-up burst: a cut never raises the rate.
+        let sent = self.send_rate().min(self.rate);
+        // Never below a quarter of what was sent in one cut: a share measured on few answers,
+        // or inflated by answers to requests queued before the last cut, can be all refusals.
+        let share = since_cut_share
+            .unwrap_or_else(|| stats.recent_share(now))
+            .min(MAX_CUT_SHARE);
+        let accepted = sent * (1.0 - share);
+        let new_rate = (BETA * sent).min(BELOW_ACCEPTED * accepted).max(FLOOR);
+        self.rate = new_rate.min(ceiling);
+        self.r0 = self.rate;
+        self.w_max = accepted.max(self.rate).min(ceiling);
+        self.k = ((self.w_max - self.r0) / (CUBIC_C * self.w_max)).cbrt();
+        self.cut_at = now;
+        self.since_cut_sent = 0;
+        self.since_cut_refused = 0;
+        self.throttled = true;
+        self.generation += 1;
+        self.tokens = 0.0;
+        Decision::Cut
+    }
+}
+
+fn burst(rate: f64) -> f64 {
+    (rate * BURST_SECONDS).max(1.0)
+}
+
+/// One bucket (one account, region and product): this process's copy and, when sharing is
+/// on, the file every process of the machine takes its tokens from.
+#[derive(Debug)]
+pub(crate) struct RateLimiter {
+    ceiling: f64,
+    wall: Wall,
+    local: Mutex<Local>,
+    shared: Option<SharedFile>,
 }
 
 #[derive(Debug)]
-pub(crate) struct RateLimiter {
-    start: f64,
-    ceiling: f64,
-    burst: f64,
-    state: Mutex<State>,
+struct Local {
+    /// The last state read from the file, or the only one when not sharing (or when the file
+    /// could not be had in time).
+    bucket: Bucket,
+    stats: Stats,
 }
 
 impl RateLimiter {
-    /// Starts at `rate` requests per second on average, up to `burst` at once after a quiet
-    /// period; never above `rate`.
-    pub(crate) fn new(rate: f64, burst: f64) -> Self {
-        let burst = burst.max(1.0);
+    /// A bucket of this process only, starting at `ceiling` requests per second and never
+    /// above it.
+    #[cfg(test)]
+    pub(crate) fn new(ceiling: f64) -> Self {
+        Self::with(ceiling, Wall::new(), None)
+    }
+
+    /// With `shared`, tokens come from that file (the local copy steps in when the file cannot
+    /// be had within a few milliseconds).
+    pub(crate) fn with(ceiling: f64, wall: Wall, shared: Option<SharedFile>) -> Self {
+        let now = wall.now();
         Self {
-            start: rate,
-            ceiling: rate,
-            burst,
-            state: Mutex::new(State {
-                tokens: burst,
-                last: monotonic_now(),
-                rate,
-                throttled_once: false,
-                last_cut: None,
-                generation: 0,
-                accepted: VecDeque::new(),
+            ceiling,
+            wall,
+            local: Mutex::new(Local {
+                bucket: Bucket::new(ceiling, now),
+                stats: Stats::default(),
             }),
+            shared,
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Local> {
         // The state stays consistent even if a holder panicked: every update is one step.
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        self.local.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn refill(&self, s: &mut State, now: Instant) {
-        let dt = now.saturating_duration_since(s.last).as_secs_f64();
-        if dt > 0.0 {
-            if s.throttled_once {
-                s.rate = (s.rate + dt * INCREASE_SHARE_PER_SEC * self.start).min(self.ceiling);
+    /// Runs `f` on the bucket: the shared one when it can be had, else this process's copy.
+    fn update<R>(&self, f: impl FnOnce(&mut Bucket, &Stats, f64) -> R) -> R {
+        let mut local = self.lock();
+        let now = self.wall.now();
+        let Local { bucket, stats } = &mut *local;
+        if let Some(shared) = &self.shared {
+            let mut f = Some(f);
+            let ceiling = self.ceiling;
+            let load = |stored: Option<Bucket>| {
+                stored
+                    .filter(|b| b.usable(ceiling, now, KEEP))
+                    .unwrap_or_else(|| Bucket::new(ceiling, now))
+            };
+            let got = shared.with(load, |b| {
+                let r = (f.take().expect("called once"))(b, stats, now);
+                b.updated = b.updated.max(now);
+                (r, b.clone())
+            });
+            if let Some((r, b)) = got {
+                *bucket = b;
+                return r;
             }
-            s.tokens = (s.tokens + dt * s.rate).min(self.burst);
-            s.last = now;
+            if let Some(f) = f {
+                return f(bucket, stats, now);
+            }
+            unreachable!("the shared bucket ran the update but gave no answer");
         }
-    }
-
-    /// How long the caller must wait for its token (reserved now), and the generation the
-    /// reservation belongs to.
-    fn reserve(&self) -> (Duration, u64) {
-        let mut s = self.lock();
-        self.refill(&mut s, monotonic_now());
-        s.tokens -= 1.0;
-        let wait = if s.tokens >= 0.0 {
-            Duration::ZERO
-        } else {
-            Duration::from_secs_f64(-s.tokens / s.rate)
-        };
-        (wait, s.generation)
+        f(bucket, stats, now)
     }
 
     /// Waits for a token. Dropping the future gives up the wait (the token stays spent).
     pub(crate) async fn acquire(&self) {
+        let ceiling = self.ceiling;
         loop {
-            let (wait, generation) = self.reserve();
+            let (wait, generation) = self.update(|b, _, now| b.reserve(now, ceiling));
             if wait.is_zero() {
                 return;
             }
             tokio::time::sleep(wait).await;
             // A cut while we slept voided reservations made at the old rate: queue again.
-            if self.lock().generation == generation {
+            let now_gen = self.update(|b, _, now| {
+                b.refill(now, ceiling);
+                b.generation
+            });
+            if now_gen == generation {
                 return;
             }
         }
@@ -127,203 +550,27 @@ impl RateLimiter {
 
     /// An answer that was not a throttling one: the API accepted the request.
     pub(crate) fn on_accepted(&self) {
-        let now = monotonic_now();
-        let mut s = self.lock();
-        s.accepted.push_back(now);
-        while s
-            .accepted
-            .front()
-            .is_some_and(|t| now.saturating_duration_since(*t) > WINDOW)
-        {
-            s.accepted.pop_front();
-        }
+        let now = self.wall.now();
+        self.lock().stats.push(now, false);
     }
 
-    /// The API said "throttled": once per episode, drop below what it accepted lately and
-    /// forget any saved-up burst.
-    pub(crate) fn on_throttled(&self) {
-        let now = monotonic_now();
-        let mut s = self.lock();
-        self.refill(&mut s, now);
-        if s.last_cut
-            .is_some_and(|t| now.saturating_duration_since(t) < EPISODE)
-        {
-            return;
-        }
-        let accepted = s
-            .accepted
-            .iter()
-            .filter(|t| now.saturating_duration_since(**t) <= WINDOW)
-            .count() as f64;
-        let floor = self.start * MIN_SHARE;
-        s.rate = (s.rate * CUT)
-            .min(accepted.max(floor) * BELOW_ACCEPTED)
-            .max(floor);
-        s.throttled_once = true;
-        s.last_cut = Some(now);
-        s.generation += 1;
-        s.tokens = 0.0;
+    /// The API said "throttled": what the bucket made of it.
+    pub(crate) fn on_throttled(&self) -> Decision {
+        let now = self.wall.now();
+        self.lock().stats.push(now, true);
+        let ceiling = self.ceiling;
+        self.update(|b, stats, now| b.on_throttled(now, ceiling, stats))
     }
 
     /// The current rate in requests per second, for logs and tests.
     pub(crate) fn current_rate(&self) -> f64 {
-        let mut s = self.lock();
-        self.refill(&mut s, monotonic_now());
-        s.rate
+        let ceiling = self.ceiling;
+        self.update(|b, _, now| {
+            b.refill(now, ceiling);
+            b.rate
+        })
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::sync::Arc;
-
-    async fn time_for(limiter: &RateLimiter, n: usize) -> Duration {
-        let start = Instant::now();
-        for _ in 0..n {
-            limiter.acquire().await;
-        }
-        start.elapsed()
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn burst_then_steady_rate() {
-        let l = RateLimiter::new(10.0, 10.0);
-        assert_eq!(time_for(&l, 10).await, Duration::ZERO);
-        let t = time_for(&l, 10).await;
-        assert!(
-            t >= Duration::from_millis(990) && t <= Duration::from_millis(1010),
-            "{t:?}"
-        );
-        // A quiet period refills the bucket, but never above the burst.
-        tokio::time::sleep(Duration::from_secs(60)).await;
-        assert_eq!(time_for(&l, 10).await, Duration::ZERO);
-        let t = time_for(&l, 1).await;
-        assert!(t >= Duration::from_millis(99), "{t:?}");
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn parallel_waiters_share_one_bucket() {
-        let l = Arc::new(RateLimiter::new(5.0, 5.0));
-        let start = Instant::now();
-        let tasks: Vec<_> = (0..20)
-            .map(|_| {
-                let l = l.clone();
-                tokio::spawn(async move { l.acquire().await })
-            })
-            .collect();
-        for t in tasks {
-            t.await.unwrap();
-        }
-        // 5 at once, then 15 at 5 per second.
-        let t = start.elapsed();
-        assert!(
-            t >= Duration::from_millis(2990) && t <= Duration::from_millis(3010),
-            "{t:?}"
-        );
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_throttling_episode_cuts_once_to_below_what_was_accepted() {
-        let l = RateLimiter::new(200.0, 200.0);
-        // The API accepted 100 answers in the last second, then throttled.
-        for _ in 0..100 {
-            l.on_accepted();
-        }
-        l.on_throttled();
-        // 200 * 0.7 = 140, but below 0.9 * 100 accepted: 90.
-        assert!(
-            (l.current_rate() - 90.0).abs() < 1e-6,
-            "{}",
-            l.current_rate()
-        );
-        // More throttling answers of the same episode (sent before the cut) change nothing.
-        for _ in 0..10 {
-            l.on_throttled();
-        }
-        assert!(
-            (l.current_rate() - 90.0).abs() < 1e-6,
-            "{}",
-            l.current_rate()
-        );
-        // The saved-up burst is gone: the next request waits at the new rate.
-        let t = time_for(&l, 1).await;
-        assert!(
-            t >= Duration::from_millis(10) && t <= Duration::from_millis(13),
-            "{t:?}"
-        );
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn later_episodes_cut_again_down_to_a_floor() {
-        let l = RateLimiter::new(200.0, 200.0);
-        for _ in 0..1000 {
-            l.on_accepted();
-        }
-        l.on_throttled();
-        assert!(
-            (l.current_rate() - 140.0).abs() < 0.1,
-            "{}",
-            l.current_rate()
-        );
-        tokio::time::sleep(EPISODE).await;
-        l.on_throttled();
-        // 140 * 0.7: what was accepted shows the API takes more, but the rate still drops.
-        assert!(l.current_rate() <= 98.0 + 0.2, "{}", l.current_rate());
-        for _ in 0..50 {
-            tokio::time::sleep(EPISODE).await;
-            l.on_throttled();
-        }
-        let floor = 200.0 * MIN_SHARE;
-        assert!(
-            (l.current_rate() - floor).abs() < 0.2,
-            "{}",
-            l.current_rate()
-        );
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn recovers_additively_up_to_the_start_rate() {
-        let l = RateLimiter::new(200.0, 200.0);
-        for _ in 0..100 {
-            l.on_accepted();
-        }
-        l.on_throttled();
-        let cut = l.current_rate();
-        tokio::time::sleep(Duration::from_secs(10)).await;
-        let grown = l.current_rate() - cut;
-        let want = 10.0 * INCREASE_SHARE_PER_SEC * 200.0;
-        assert!((grown - want).abs() < 0.1, "grew {grown}, want {want}");
-        tokio::time::sleep(Duration::from_secs(3600)).await;
-        assert!(
-            (l.current_rate() - 200.0).abs() < 1e-9,
-            "{}",
-            l.current_rate()
-        );
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn waiters_queued_at_the_old_rate_queue_again_after_a_cut() {
-        let l = Arc::new(RateLimiter::new(100.0, 1.0));
-        l.acquire().await; // the burst
-        // 10 waiters queued at 100/s: they would all be done within 100 ms.
-        let start = Instant::now();
-        let tasks: Vec<_> = (0..10)
-            .map(|_| {
-                let l = l.clone();
-                tokio::spawn(async move { l.acquire().await })
-            })
-            .collect();
-        tokio::time::sleep(Duration::from_millis(1)).await;
-        for _ in 0..10 {
-            l.on_accepted();
-        }
-        l.on_throttled(); // to 0.9 * 10 accepted = 9/s
-        for t in tasks {
-            t.await.unwrap();
-        }
-        // At 9 per second, 10 requests take more than a second, not 100 ms.
-        let t = start.elapsed();
-        assert!(t >= Duration::from_millis(1000), "{t:?}");
-    }
-}
+mod tests;

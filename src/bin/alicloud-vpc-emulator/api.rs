@@ -426,9 +426,7 @@ fn check_and_run(
             "User not authorized to operate on the specified resource, or this API doesn't support RAM.",
         ));
     }
-    if let Some(bucket) = st.faults.throttle.as_mut()
-        && !bucket.try_take(instant)
-    {
+    if st.faults.throttled(instant) {
         return Err(ApiError::new(
             400,
             "Throttling.User",

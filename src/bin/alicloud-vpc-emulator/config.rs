@@ -23,6 +23,11 @@ OPTIONS:
     --security-token TOKEN      require this SecurityToken [default: none required]
     --activation-delay DUR      time spent in Activating/Deactivating [default: 1s]
     --throttle-qps N            global request rate before Throttling.User [default: off]
+    --outside-load N            requests per second of the --throttle-qps quota spent by
+                                other clients of the account (a CI job, another tool), so
+                                ours get only what is left [default: 0]
+    --throttle-every N          answer every Nth call Throttling.User, whatever the rate
+                                (refusals that slowing down does not reduce) [default: off]
     --fail-rate P               share of calls answered 503 ServiceUnavailable [default: 0]
     --fail-seed N               seed of the --fail-rate random sequence [default: 0]
     --latency DUR               delay before every API answer [default: 0]
@@ -88,6 +93,10 @@ pub struct EmulatorConfig {
     pub security_token: Option<String>,
     pub activation_delay: Duration,
     pub throttle_qps: Option<f64>,
+    /// Requests per second of the quota taken by clients outside the test.
+    pub outside_load: f64,
+    /// Every Nth call is throttled.
+    pub throttle_every: Option<u64>,
     pub fail_rate: f64,
     pub fail_seed: u64,
     pub latency: Duration,
@@ -118,6 +127,8 @@ impl Default for EmulatorConfig {
             security_token: None,
             activation_delay: Duration::from_secs(1),
             throttle_qps: None,
+            outside_load: 0.0,
+            throttle_every: None,
             fail_rate: 0.0,
             fail_seed: 0,
             latency: Duration::ZERO,
@@ -192,6 +203,8 @@ where
             "--security-token",
             "--activation-delay",
             "--throttle-qps",
+            "--outside-load",
+            "--throttle-every",
             "--fail-rate",
             "--fail-seed",
             "--latency",
@@ -242,6 +255,14 @@ where
             "--throttle-qps" => match value.parse::<f64>() {
                 Ok(q) if q.is_finite() && q > 0.0 => config.throttle_qps = Some(q),
                 _ => return Err(bad("expected a positive number")),
+            },
+            "--outside-load" => match value.parse::<f64>() {
+                Ok(q) if q.is_finite() && q >= 0.0 => config.outside_load = q,
+                _ => return Err(bad("expected a number of requests per second, 0 or more")),
+            },
+            "--throttle-every" => match value.parse::<u64>() {
+                Ok(n) if n >= 2 => config.throttle_every = Some(n),
+                _ => return Err(bad("expected a whole number, 2 or more")),
             },
             "--fail-rate" => match value.parse::<f64>() {
                 Ok(p) if (0.0..=1.0).contains(&p) => config.fail_rate = p,
@@ -416,6 +437,9 @@ mod tests {
             "0",
             "--throttle-qps",
             "2.5",
+            "--outside-load",
+            "1.5",
+            "--throttle-every=7",
             "--fail-rate",
             "0.5",
             "--fail-seed",
@@ -430,6 +454,8 @@ mod tests {
         assert_eq!(c.listen.port(), 10);
         assert_eq!(c.activation_delay, Duration::ZERO);
         assert_eq!(c.throttle_qps, Some(2.5));
+        assert_eq!(c.outside_load, 1.5);
+        assert_eq!(c.throttle_every, Some(7));
         assert_eq!(c.fail_seed, 7);
         assert_eq!(c.security_token.as_deref(), Some("tok"));
         assert!(matches!(parse(&["--help"]), Ok(Command::Help)));
@@ -555,6 +581,9 @@ mod tests {
             &["--listen", "localhost"],
             &["--fail-rate", "2"],
             &["--throttle-qps", "0"],
+            &["--outside-load", "-1"],
+            &["--throttle-every", "1"],
+            &["--throttle-every", "0.5"],
             &["--fail-seed", "-1"],
             &["stray"],
             &["--latency", "5"],

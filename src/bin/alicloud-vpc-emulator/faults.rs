@@ -36,10 +36,12 @@ impl TokenBucket {
         self.qps
     }
 
-    pub fn try_take(&mut self, now: Instant) -> bool {
+    /// Takes a token for one call at `now`, when one is left after `outside` requests per
+    /// second of other clients took theirs (they are served first: theirs is a steady load).
+    pub fn try_take(&mut self, now: Instant, outside: f64) -> bool {
         let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
         self.last = now.max(self.last);
-        self.tokens = (self.tokens + elapsed * self.qps).min(self.capacity);
+        self.tokens = (self.tokens + elapsed * (self.qps - outside)).clamp(0.0, self.capacity);
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;
             true
@@ -248,6 +250,11 @@ pub struct Faults {
     fail_seed: u64,
     rng: StdRng,
     pub throttle: Option<TokenBucket>,
+    /// Requests per second of the `throttle` quota spent by other clients.
+    pub outside_load: f64,
+    /// Every Nth call is throttled, whatever the rate; `throttle_count` counts the calls.
+    pub throttle_every: Option<u64>,
+    throttle_count: u64,
     pub latency: Duration,
     pub background: Background,
     /// `DescribeFlowLogs` without a `FlowLogId` is answered `Forbidden.RAM`.
@@ -270,6 +277,9 @@ impl Faults {
             fail_seed,
             rng: StdRng::seed_from_u64(fail_seed),
             throttle: None,
+            outside_load: 0.0,
+            throttle_every: None,
+            throttle_count: 0,
             latency: Duration::ZERO,
             background: Background::new(0),
             refuse_listings: false,
@@ -280,6 +290,8 @@ impl Faults {
     pub fn from_config(config: &EmulatorConfig, now: Instant) -> Faults {
         let mut f = Faults::new(config.fail_rate, config.fail_seed);
         f.throttle = config.throttle_qps.map(|q| TokenBucket::new(q, now));
+        f.outside_load = config.outside_load;
+        f.throttle_every = config.throttle_every;
         f.latency = config.latency;
         f.background = Background::new(config.background_seed);
         f.background.fail_rate = config.background_fail_rate;
@@ -321,11 +333,28 @@ impl Faults {
         None
     }
 
+    /// Whether flow control refuses a call at `now`: every Nth call, then the quota (what the
+    /// outside load leaves of it).
+    pub fn throttled(&mut self, now: Instant) -> bool {
+        if let Some(n) = self.throttle_every {
+            self.throttle_count += 1;
+            if self.throttle_count.is_multiple_of(n) {
+                return true;
+            }
+        }
+        let outside = self.outside_load;
+        self.throttle
+            .as_mut()
+            .is_some_and(|bucket| !bucket.try_take(now, outside))
+    }
+
     /// Turns every fault off; the seeds stay as they are.
     pub fn clear(&mut self) {
         self.fail_next = None;
         self.fail_rate = 0.0;
         self.throttle = None;
+        self.outside_load = 0.0;
+        self.throttle_every = None;
         self.latency = Duration::ZERO;
         self.background.fail_rate = 0.0;
         self.background.fail_ids.clear();
@@ -365,6 +394,11 @@ impl Faults {
                     .as_ref()
                     .map_or(Value::Null, |b| Value::from(b.qps())),
             ),
+            ("outside_load", Value::from(self.outside_load)),
+            (
+                "throttle_every",
+                self.throttle_every.map_or(Value::Null, Value::from),
+            ),
             (
                 "background_fail_rate",
                 Value::from(self.background.fail_rate),
@@ -401,6 +435,13 @@ impl Faults {
         if let Some(q) = u.throttle_qps {
             self.throttle = q.map(|q| TokenBucket::new(q, now));
         }
+        if let Some(q) = u.outside_load {
+            self.outside_load = q;
+        }
+        if let Some(n) = u.throttle_every {
+            self.throttle_every = n;
+            self.throttle_count = 0;
+        }
         if let Some(p) = u.background_fail_rate {
             self.background.fail_rate = p;
         }
@@ -436,6 +477,8 @@ const CONTROL_FIELDS: &[&str] = &[
     "fail_seed",
     "latency",
     "throttle_qps",
+    "outside_load",
+    "throttle_every",
     "background_fail_rate",
     "background_fail_ids",
     "background_delete_rate",
@@ -454,6 +497,9 @@ pub struct FaultUpdate {
     pub latency: Option<Duration>,
     /// `Some(None)`: throttling off (`"throttle_qps": null`).
     pub throttle_qps: Option<Option<f64>>,
+    pub outside_load: Option<f64>,
+    /// `Some(None)`: off (`"throttle_every": null`).
+    pub throttle_every: Option<Option<u64>>,
     pub background_fail_rate: Option<f64>,
     pub background_fail_ids: Option<BTreeSet<String>>,
     pub background_delete_rate: Option<f64>,
@@ -546,6 +592,19 @@ impl FaultUpdate {
                         )?),
                     });
                 }
+                "outside_load" => {
+                    u.outside_load = Some(v.as_f64().filter(|q| q.is_finite() && *q >= 0.0).ok_or_else(
+                        || format!("outside_load must be a number of requests per second, 0 or more, got {v}"),
+                    )?);
+                }
+                "throttle_every" => {
+                    u.throttle_every = Some(match v {
+                        Value::Null => None,
+                        _ => Some(v.as_u64().filter(|n| *n >= 2).ok_or_else(|| {
+                            format!("throttle_every must be a whole number, 2 or more, or null (off), got {v}")
+                        })?),
+                    });
+                }
                 "refuse_listings" => {
                     u.refuse_listings = Some(v.as_bool().ok_or_else(|| {
                         format!("refuse_listings must be true or false, got {v}")
@@ -567,9 +626,9 @@ mod tests {
     fn bucket_refills() {
         let t0 = Instant::now();
         let mut b = TokenBucket::new(2.0, t0);
-        assert!(b.try_take(t0) && b.try_take(t0));
-        assert!(!b.try_take(t0));
-        assert!(b.try_take(t0 + Duration::from_millis(600)));
+        assert!(b.try_take(t0, 0.0) && b.try_take(t0, 0.0));
+        assert!(!b.try_take(t0, 0.0));
+        assert!(b.try_take(t0 + Duration::from_millis(600), 0.0));
     }
 
     #[test]
@@ -654,13 +713,16 @@ mod tests {
         let off = f.to_json();
         assert_eq!(off["fail_next"], 0);
         assert_eq!(off["throttle_qps"], Value::Null);
+        assert_eq!(off["outside_load"], 0.0);
+        assert_eq!(off["throttle_every"], Value::Null);
         assert_eq!(off["refuse_listings"], false);
         // GET's answer posted back changes nothing.
         f.apply(update(&off), t0);
         assert_eq!(f.to_json(), off);
 
         let body = json!({
-            "fail_rate": 0.1, "latency": "250ms", "throttle_qps": 5,
+            "fail_rate": 0.1, "latency": "250ms", "throttle_qps": 5, "outside_load": 2,
+            "throttle_every": 7,
             "background_fail_rate": 0.5, "background_fail_ids": ["fl-2", "fl-1"],
             "background_delete_ids": ["fl-9"], "background_seed": 7, "refuse_listings": true
         });
@@ -668,6 +730,8 @@ mod tests {
         let on = f.to_json();
         assert_eq!(on["latency"], 250);
         assert_eq!(on["throttle_qps"], 5.0);
+        assert_eq!(on["outside_load"], 2.0);
+        assert_eq!(on["throttle_every"], 7);
         assert_eq!(on["background_fail_ids"], json!(["fl-1", "fl-2"]));
         assert_eq!(on["background_seed"], 7);
         assert_eq!(on["fail_next"], 0);
@@ -694,6 +758,8 @@ mod tests {
         assert_eq!(cleared["latency"], 0);
         assert_eq!(cleared["background_fail_ids"], json!([]));
         assert_eq!(cleared["refuse_listings"], false);
+        assert_eq!(cleared["throttle_every"], Value::Null);
+        assert_eq!(cleared["outside_load"], 0.0);
         assert_eq!(cleared["background_seed"], 7, "seeds stay");
     }
 
@@ -712,6 +778,9 @@ mod tests {
             (json!({"latency": -1}), "latency"),
             (json!({"latency": true}), "latency"),
             (json!({"throttle_qps": 0}), "throttle_qps"),
+            (json!({"outside_load": -1}), "outside_load"),
+            (json!({"throttle_every": 1}), "throttle_every"),
+            (json!({"throttle_every": "7"}), "throttle_every"),
             (
                 json!({"background_fail_ids": "fl-1"}),
                 "background_fail_ids",
@@ -726,6 +795,37 @@ mod tests {
                 Ok(_) => panic!("{body} accepted"),
             }
         }
+    }
+
+    #[test]
+    fn every_nth_call_is_throttled_whatever_the_rate() {
+        let t0 = Instant::now();
+        let mut f = Faults::new(0.0, 0);
+        f.apply(update(&json!({"throttle_every": 3})), t0);
+        let refused: Vec<bool> = (0..9).map(|_| f.throttled(t0)).collect();
+        assert_eq!(
+            refused,
+            [false, false, true, false, false, true, false, false, true]
+        );
+        // An hour later, as slowly as anyone could call: still every third.
+        let later = t0 + Duration::from_secs(3600);
+        assert!(!f.throttled(later) && !f.throttled(later) && f.throttled(later));
+    }
+
+    #[test]
+    fn an_outside_load_spends_the_quota_first() {
+        let t0 = Instant::now();
+        let mut f = Faults::new(0.0, 0);
+        f.apply(update(&json!({"throttle_qps": 10, "outside_load": 6})), t0);
+        // The first second's burst of 10, then 4 a second are left for us.
+        let burst = (0..20).filter(|_| !f.throttled(t0)).count();
+        assert_eq!(burst, 10);
+        let mut ours = 0;
+        for ms in (0..10_000).step_by(10) {
+            let t = t0 + Duration::from_millis(ms + 10);
+            ours += usize::from(!f.throttled(t));
+        }
+        assert!((39..=41).contains(&ours), "{ours} in 10 s");
     }
 
     #[test]
