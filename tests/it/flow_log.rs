@@ -595,3 +595,61 @@ fn in_a_mixed_configuration_naming_the_provider_moves_the_flow_logs() {
     assert_eq!(r["instances"][0]["schema_version"], 1, "{r}");
     assert_empty_plan(&tf);
 }
+
+/// 200 flow logs in one apply at Terraform's `-parallelism=100`: each is created exactly once
+/// and is `Active` in the emulator and in the state, the next plan is empty, and destroy leaves
+/// none. The calls per flow log are printed (figures, not assertions; `bench/flow_logs.py`
+/// measures them against `terraform_data`).
+#[test]
+fn two_hundred_flow_logs_in_one_apply() {
+    const COUNT: usize = 200;
+    let emu = Emulator::start(&json!([]), &["--activation-delay", "1s"]);
+    let body =
+        include_str!("../fixtures/vpc_flow_log/many.tf").replace("COUNT", &COUNT.to_string());
+    let tf = workspace(&emu, &body);
+    tf.run(&[
+        "apply",
+        "-auto-approve",
+        "-input=false",
+        "-no-color",
+        "-parallelism=100",
+    ])
+    .assert_ok();
+    let created = actions(&emu, "CreateFlowLog");
+    let described = actions(&emu, "DescribeFlowLogs");
+    eprintln!(
+        "200 flow logs created: CreateFlowLog {created}, DescribeFlowLogs {described}, {:.2} calls per flow log",
+        (created + described) as f64 / COUNT as f64
+    );
+    assert_eq!(created, COUNT, "each flow log is created exactly once");
+    let in_api = emu.flow_logs();
+    assert_eq!(in_api.len(), COUNT);
+    assert!(in_api.iter().all(|f| f["Status"] == "Active"), "{in_api:?}");
+    let state = tf.show_json(None);
+    let resources = state["values"]["root_module"]["resources"]
+        .as_array()
+        .unwrap();
+    assert_eq!(resources.len(), COUNT);
+    for r in resources {
+        let id = r["values"]["id"].as_str().unwrap();
+        assert_eq!(r["values"]["status"], "Active", "{id}");
+        assert_eq!(field(&emu, id, "Status"), "Active", "{id}");
+    }
+    emu.clear_requests();
+    assert_empty_plan(&tf);
+    eprintln!(
+        "refresh of 200: DescribeFlowLogs {}",
+        actions(&emu, "DescribeFlowLogs")
+    );
+    emu.clear_requests();
+    tf.run(&[
+        "destroy",
+        "-auto-approve",
+        "-input=false",
+        "-no-color",
+        "-parallelism=100",
+    ])
+    .assert_ok();
+    assert_eq!(actions(&emu, "DeleteFlowLog"), COUNT);
+    assert!(emu.flow_logs().is_empty());
+}
