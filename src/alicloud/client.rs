@@ -439,6 +439,40 @@ mod tests {
         assert!(server.count() >= 2, "{}", server.count());
     }
 
+    /// `max_retry_timeout` bounds retrying, not the wait for the limiter's first token: a call
+    /// that queued behind others for longer than it and is then throttled once is retried.
+    #[tokio::test]
+    async fn the_wait_for_the_first_token_does_not_count_against_max_retry_timeout() {
+        let hits = Arc::new(AtomicUsize::new(0));
+        let seen = hits.clone();
+        let server = TestServer::start(move |_, _| {
+            if seen.fetch_add(1, Ordering::SeqCst) == 9 {
+                Reply::error(400, "Throttling.User")
+            } else {
+                Reply::json(200, OK)
+            }
+        })
+        .await;
+        let c = Arc::new(client(Settings {
+            max_retry_timeout: Duration::from_millis(800),
+            max_requests_per_second: Some(6.0),
+            share_rate_limit: Some(false),
+            ..settings(&server.url)
+        }));
+        let calls = (0..12).map(|i| {
+            let c = c.clone();
+            async move {
+                c.active_flow_log("cn-hangzhou", &format!("fl-{i}"), &opts())
+                    .await
+            }
+        });
+        let results = futures_util::future::join_all(calls).await;
+        for r in &results {
+            assert!(r.is_ok(), "{r:?}");
+        }
+        assert_eq!(hits.load(Ordering::SeqCst), 13, "12 calls and one retry");
+    }
+
     #[tokio::test]
     async fn retries_stop_at_the_callers_deadline() {
         let server = TestServer::start(|_, _| Reply::error(400, "Throttling")).await;

@@ -357,12 +357,10 @@ impl Transport {
         let api = product.name;
         let url = self.url(product, req.region_id)?;
         let endpoint = || url.to_string();
-        let started = clock::monotonic_now();
-        let retry_until = started + self.max_retry_timeout;
-        let give_up_at = match opts.deadline {
-            Some(d) => d.min(retry_until),
-            None => retry_until,
-        };
+        // Set when the first attempt goes out: `max_retry_timeout` bounds retrying, not the
+        // wait for our own rate limiter's first token (under a small quota, a call queued
+        // behind hundreds of others would otherwise give up at its first throttling answer).
+        let mut give_up_at = None;
         let mut retry: u32 = 0;
         let mut renewed = false;
         loop {
@@ -397,6 +395,10 @@ impl Transport {
                 endpoint,
             )
             .await?;
+            let give_up_at = *give_up_at.get_or_insert_with(|| {
+                let retry_until = clock::monotonic_now() + self.max_retry_timeout;
+                opts.deadline.map_or(retry_until, |d| d.min(retry_until))
+            });
             let attempt = retry + 1;
             let result = bounded(
                 self.attempt::<T>(product, &url, req, creds.as_deref(), attempt),
