@@ -1,6 +1,7 @@
 //! What flow log and region IDs look like, and the diagnostics for ones that do not, shared by
 //! the resource and the data source (checked at plan time, before any API call), and the
-//! import IDs (`fl-...` or `REGION:fl-...`) both resources take.
+//! import IDs (`fl-...` or `REGION:fl-...`) both resources take, and the check of an argument
+//! that takes one of a few values.
 
 use std::collections::BTreeMap;
 
@@ -93,6 +94,27 @@ pub fn import_identity(
     obj.insert("flow_log_id".to_owned(), Value::string(flow_log_id));
     obj.insert("region_id".to_owned(), Value::string(region));
     Some(obj)
+}
+
+/// An error on `name` when it is set to none of `allowed` (compared exactly: the API's
+/// values are case-sensitive).
+pub fn check_one_of(config: &Value, name: &str, allowed: &[&str], diags: &mut Diagnostics) {
+    if let Some(v) = config.get(name).and_then(Value::as_str)
+        && !allowed.contains(&v)
+    {
+        diags.attr_error(
+            AttrPath::attr(name),
+            format!("Invalid {name}"),
+            format!(
+                "{v:?} is not a valid {name}: use one of {} (exactly as written).",
+                allowed
+                    .iter()
+                    .map(|a| format!("{a:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
+    }
 }
 
 /// An error on `path` when `region` is not a region ID.

@@ -10,7 +10,9 @@ use regex::Regex;
 
 use super::configured::Configured;
 use super::flow_log_activation::from_api;
-use super::ids::{check_region_id, looks_like_flow_log_id, warn_unmatchable_flow_log_id};
+use super::ids::{
+    check_one_of, check_region_id, looks_like_flow_log_id, warn_unmatchable_flow_log_id,
+};
 use crate::alicloud::FlowLogStatus;
 use crate::alicloud::{CallOptions, DescribeFlowLogsRequest, Error, FlowLog};
 use crate::diag::{AttrPath, Diagnostics};
@@ -153,22 +155,7 @@ fn id_args(config: &Value) -> Vec<(usize, &str)> {
 /// Plan-time checks of known values; no network.
 pub fn check(config: &Value, diags: &mut Diagnostics) {
     for (name, allowed) in ENUMS {
-        if let Some(v) = config.get(name).and_then(Value::as_str)
-            && !allowed.contains(&v)
-        {
-            diags.attr_error(
-                AttrPath::attr(name),
-                format!("Invalid {name}"),
-                format!(
-                    "{v:?} is not a valid {name}; use one of {}.",
-                    allowed
-                        .iter()
-                        .map(|a| format!("{a:?}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            );
-        }
+        check_one_of(config, name, allowed, diags);
     }
     if let Some(re) = config.get("name_regex").and_then(Value::as_str)
         && let Err(e) = Regex::new(re)

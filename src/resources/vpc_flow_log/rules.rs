@@ -7,7 +7,7 @@ use crate::alicloud::FlowLog;
 use crate::diag::{AttrPath, Diagnostics};
 use crate::resource::PlanRequest;
 use crate::resources::configured;
-use crate::resources::ids::check_region_id;
+use crate::resources::ids::{check_one_of, check_region_id};
 use crate::tfvalue::Value;
 
 pub const RESOURCE_TYPES: [&str; 3] = ["NetworkInterface", "VPC", "VSwitch"];
@@ -35,25 +35,6 @@ pub fn is_system_tag(key: &str) -> bool {
         || key.starts_with("http://")
         || key.starts_with("https://")
         || key.starts_with("sae.do.not.delete")
-}
-
-fn one_of(config: &Value, name: &str, allowed: &[&str], diags: &mut Diagnostics) {
-    if let Some(v) = config.get(name).and_then(Value::as_str)
-        && !allowed.contains(&v)
-    {
-        diags.attr_error(
-            AttrPath::attr(name),
-            format!("Invalid {name}"),
-            format!(
-                "{v:?} is not a valid {name}: use one of {} (exactly as written).",
-                allowed
-                    .iter()
-                    .map(|a| format!("{a:?}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        );
-    }
 }
 
 /// Text the API takes: at most `max` characters, not starting with a URL scheme. Empty is
@@ -111,10 +92,10 @@ fn sls_name(config: &Value, name: &str, underscore: bool, diags: &mut Diagnostic
 
 /// Checks of known configuration values; unknown values wait for apply.
 pub fn validate(config: &Value, diags: &mut Diagnostics) {
-    one_of(config, "resource_type", &RESOURCE_TYPES, diags);
-    one_of(config, "traffic_type", &TRAFFIC_TYPES, diags);
-    one_of(config, "status", &STATUSES, diags);
-    one_of(
+    check_one_of(config, "resource_type", &RESOURCE_TYPES, diags);
+    check_one_of(config, "traffic_type", &TRAFFIC_TYPES, diags);
+    check_one_of(config, "status", &STATUSES, diags);
+    check_one_of(
         config,
         "aggregation_interval",
         &AGGREGATION_INTERVALS,
