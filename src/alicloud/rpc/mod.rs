@@ -385,16 +385,7 @@ impl Transport {
                 api,
                 &url,
             );
-            bounded(
-                async {
-                    limiter.acquire().await;
-                    Ok(())
-                },
-                opts,
-                api,
-                endpoint,
-            )
-            .await?;
+            let sent = bounded(async { Ok(limiter.acquire().await) }, opts, api, endpoint).await?;
             let give_up_at = *give_up_at.get_or_insert_with(|| {
                 let retry_until = clock::monotonic_now() + self.max_retry_timeout;
                 opts.deadline.map_or(retry_until, |d| d.min(retry_until))
@@ -450,7 +441,7 @@ impl Transport {
             {
                 return Err(err);
             }
-            let decision = err.is_throttling().then(|| limiter.on_throttled());
+            let decision = err.is_throttling().then(|| limiter.on_throttled(sent));
             let delay = backoff_delay(retry);
             if clock::monotonic_now() + delay >= give_up_at {
                 tracing::warn!(

@@ -41,8 +41,6 @@ const CUBIC_C: f64 = 0.004;
 /// Above the last good rate it probes more gently: a quota's saved-up burst hides an overshoot
 /// for a while, and the steeper the probe the deeper it has gone when refusals start.
 const PROBE_C: f64 = 0.002;
-/// Throttling answers this close to a cut belong to the same episode (they were sent before).
-const EPISODE: f64 = 0.2;
 /// The send rate is counted in slices this long and smoothed ([`SMOOTH`] to the newest).
 const MEASURE_SLICE: f64 = 0.5;
 const SMOOTH: f64 = 0.8;
@@ -332,14 +330,10 @@ impl Bucket {
     }
 
     /// Takes a token now: how long the caller must wait for it, and the generation its
-    /// reservation belongs to.
+    /// reservation belongs to. The request counts as sent only when it goes
+    /// ([`Bucket::granted`]): hundreds queued at once are not a send rate.
     pub(crate) fn reserve(&mut self, now: f64, ceiling: f64) -> (Duration, u64) {
         self.refill(now, ceiling);
-        self.count_send(now);
-        if now - self.cut_at >= EPISODE {
-            // As the refusals counted: those of the requests sent after the episode.
-            self.since_cut_sent = self.since_cut_sent.saturating_add(1);
-        }
         self.tokens -= 1.0;
         let wait = if self.tokens >= 0.0 {
             Duration::ZERO
@@ -349,17 +343,28 @@ impl Bucket {
         (wait, self.generation)
     }
 
-    /// A throttling answer at `now`, with this process's recent answers (the throttled one
-    /// included).
-    pub(crate) fn on_throttled(&mut self, now: f64, ceiling: f64, stats: &Stats) -> Decision {
+    /// A request goes at `now`, its token granted.
+    pub(crate) fn granted(&mut self, now: f64) {
+        self.count_send(now);
+        self.since_cut_sent = self.since_cut_sent.saturating_add(1);
+    }
+
+    /// A throttling answer at `now` to a request sent at `sent`, with this process's recent
+    /// answers (the throttled one included).
+    pub(crate) fn on_throttled(
+        &mut self,
+        now: f64,
+        sent: f64,
+        ceiling: f64,
+        stats: &Stats,
+    ) -> Decision {
         self.refill(now, ceiling);
-        if now - self.cut_at >= EPISODE {
-            // Answers to requests sent before the cut arrive within the episode.
-            self.since_cut_refused += 1;
-        }
-        if self.throttled && now - self.cut_at < EPISODE && self.streak_rate.is_some() {
+        if self.throttled && sent < self.cut_at {
+            // Sent at the rate before the last cut (or restore): it says nothing of the new
+            // one, however late its answer comes.
             return Decision::SameEpisode;
         }
+        self.since_cut_refused = self.since_cut_refused.saturating_add(1);
         if self
             .baseline
             .is_some_and(|_| now - self.baseline_at > BASELINE_FORGET)
@@ -452,6 +457,19 @@ fn burst(rate: f64) -> f64 {
     (rate * BURST_SECONDS).max(1.0)
 }
 
+/// When a request's token was granted ([`Wall`] seconds): its answer is judged against the rate
+/// it was sent at.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Sent(f64);
+
+#[cfg(test)]
+impl Sent {
+    /// A request sent now, whichever limiter it went through.
+    pub(crate) fn now(wall: &Wall) -> Sent {
+        Sent(wall.now())
+    }
+}
+
 /// One bucket (one account, region and product): this process's copy and, when sharing is
 /// on, the file every process of the machine takes its tokens from.
 #[derive(Debug)]
@@ -528,22 +546,33 @@ impl RateLimiter {
         f(bucket, stats, now)
     }
 
-    /// Waits for a token. Dropping the future gives up the wait (the token stays spent).
-    pub(crate) async fn acquire(&self) {
+    /// Waits for a token: the request may go now. Dropping the future gives up the wait (the
+    /// token stays spent).
+    pub(crate) async fn acquire(&self) -> Sent {
         let ceiling = self.ceiling;
         loop {
-            let (wait, generation) = self.update(|b, _, now| b.reserve(now, ceiling));
+            let (wait, generation, now) = self.update(|b, _, now| {
+                let (wait, generation) = b.reserve(now, ceiling);
+                if wait.is_zero() {
+                    b.granted(now);
+                }
+                (wait, generation, now)
+            });
             if wait.is_zero() {
-                return;
+                return Sent(now);
             }
             tokio::time::sleep(wait).await;
             // A cut while we slept voided reservations made at the old rate: queue again.
-            let now_gen = self.update(|b, _, now| {
+            let (same, now) = self.update(|b, _, now| {
                 b.refill(now, ceiling);
-                b.generation
+                let same = b.generation == generation;
+                if same {
+                    b.granted(now);
+                }
+                (same, now)
             });
-            if now_gen == generation {
-                return;
+            if same {
+                return Sent(now);
             }
         }
     }
@@ -554,12 +583,12 @@ impl RateLimiter {
         self.lock().stats.push(now, false);
     }
 
-    /// The API said "throttled": what the bucket made of it.
-    pub(crate) fn on_throttled(&self) -> Decision {
+    /// The API said "throttled" to the request sent at `sent`: what the bucket made of it.
+    pub(crate) fn on_throttled(&self, sent: Sent) -> Decision {
         let now = self.wall.now();
         self.lock().stats.push(now, true);
         let ceiling = self.ceiling;
-        self.update(|b, stats, now| b.on_throttled(now, ceiling, stats))
+        self.update(|b, stats, now| b.on_throttled(now, sent.0, ceiling, stats))
     }
 
     /// The current rate in requests per second, for logs and tests.

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::alicloud::rpc::ratelimit::{BURST_SECONDS, Decision, FLOOR, RateLimiter, Wall};
+use crate::alicloud::rpc::ratelimit::{BURST_SECONDS, Decision, FLOOR, RateLimiter, Sent, Wall};
 use crate::alicloud::rpc::shared_bucket::KEEP;
 use crate::alicloud::rpc::shared_bucket::SharedFile;
 
@@ -112,7 +112,7 @@ async fn run(
             let (l, api, tally) = (l.clone(), api.clone(), tally.clone());
             tasks.push(tokio::spawn(async move {
                 while Instant::now() < end {
-                    l.acquire().await;
+                    let sent = l.acquire().await;
                     let t = start.elapsed().as_secs_f64();
                     let ok = api.lock().unwrap().call(t);
                     tokio::time::sleep(RTT).await;
@@ -123,7 +123,7 @@ async fn run(
                     if ok {
                         l.on_accepted();
                     } else {
-                        l.on_throttled();
+                        l.on_throttled(sent);
                         tokio::time::sleep(RETRY_PAUSE).await;
                     }
                 }
@@ -212,11 +212,11 @@ async fn it_tells_useless_cuts_apart_and_restores_the_rate() {
     // Steady sending at 100/s, every 7th answer refused.
     let mut calls = 0u64;
     for _ in 0..400 {
-        l.acquire().await;
+        let sent = l.acquire().await;
         tokio::time::sleep(Duration::from_millis(10)).await;
         calls += 1;
         if calls.is_multiple_of(7) {
-            decisions.push(l.on_throttled());
+            decisions.push(l.on_throttled(sent));
         } else {
             l.on_accepted();
         }
@@ -365,7 +365,8 @@ async fn waiters_queued_at_the_old_rate_queue_again_after_a_cut() {
         l.on_accepted();
     }
     // Nothing measured yet: 0.7 x 100/s, and 10 answers of the last second, 1 refused.
-    assert_eq!(l.on_throttled(), Decision::Cut);
+    let sent = Sent::now(&Wall::new());
+    assert_eq!(l.on_throttled(sent), Decision::Cut);
     let cut = l.current_rate();
     assert!(cut < 80.0, "{cut}");
     for t in tasks {
@@ -383,11 +384,12 @@ async fn what_was_learnt_outlives_the_process_for_a_while() {
     let wall = Wall::new();
     let open = || SharedFile::open(dir.path(), "bucket.json").unwrap();
     let first = RateLimiter::with(200.0, wall, Some(open()));
+    let mut sent = None;
     for _ in 0..20 {
-        first.acquire().await;
+        sent = Some(first.acquire().await);
         first.on_accepted();
     }
-    assert_eq!(first.on_throttled(), Decision::Cut);
+    assert_eq!(first.on_throttled(sent.unwrap()), Decision::Cut);
     let learnt = first.current_rate();
     assert!(learnt < 150.0, "{learnt}");
     drop(first);
@@ -419,7 +421,7 @@ fn a_restore_is_undone_when_the_refusals_grow_with_the_restored_rate() {
         for i in 0..20 {
             stats.push(9.5 + f64::from(i) * 0.01, i % 10 == 0);
         }
-        let d = b.on_throttled(10.0, 200.0, &stats);
+        let d = b.on_throttled(10.0, 9.95, 200.0, &stats);
         (d, b)
     };
     // 2 of 20 at the restored rate (3 with this one): about the share seen at the lower
@@ -432,4 +434,38 @@ fn a_restore_is_undone_when_the_refusals_grow_with_the_restored_rate() {
     assert_eq!(d, Decision::Cut);
     assert_eq!(b.baseline, None);
     assert!(b.rate < 200.0);
+}
+
+/// Hundreds of calls queued at once (Terraform at `-parallelism=100` and more, the waits'
+/// listings besides) against a quota far below the ceiling: the queue must not make the cuts
+/// look useless (the restore rule once put it back at the ceiling, then a storm of cuts left it
+/// far below the quota).
+#[tokio::test(start_paused = true)]
+async fn a_long_queue_at_a_small_quota_settles_at_the_quota() {
+    let l = limiter(200.0);
+    let api = Arc::new(Mutex::new(Api::new(15.0)));
+    let t = run(std::slice::from_ref(&l), api, 500, 90, |_, _| {}).await;
+    let (_, refused_all) = t.over(0, 90);
+    let (rate, refused) = t.over(10, 90);
+    eprintln!("long queue: refused {refused_all} in all, {refused} and {rate}/s after 10 s");
+    assert!(rate >= 12.5, "accepted {rate}/s of 15/s");
+    assert!(refused <= 0.05, "refused {refused} after 10 s");
+    assert!(refused_all <= 0.08, "refused {refused_all} in all");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_long_queue_with_refusals_that_do_not_depend_on_its_rate_keeps_its_rate() {
+    let l = limiter(200.0);
+    let mut a = Api::unlimited();
+    a.every = Some(7);
+    let t = run(
+        std::slice::from_ref(&l),
+        Arc::new(Mutex::new(a)),
+        500,
+        30,
+        |_, _| {},
+    )
+    .await;
+    let (rate, _) = t.over(5, 30);
+    assert!(rate >= 0.8 * 200.0 * 6.0 / 7.0, "accepted {rate}/s");
 }
