@@ -73,27 +73,34 @@ def measured(label, secs, stats, resources, note=""):
 
 def run_together(workspaces, args, timeout):
     """Starts `terraform args` in every workspace at once; wall time until the last ends."""
+    # Output goes to files, not pipes: a unit whose pipe is not being read fills it (a plan of
+    # 50 resources is more than a pipe holds) and stops until it is, which ran the units one
+    # after another.
+    outs = [open(os.path.join(w.tmp, "out.txt"), "w+") for w in workspaces]
     t0 = time.perf_counter()
-    procs = [subprocess.Popen(["terraform", *args], cwd=w.work, env=w.env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, start_new_session=True) for w in workspaces]
+    procs = [subprocess.Popen(["terraform", *args], cwd=w.work, env=w.env, stdout=o, stderr=subprocess.STDOUT,
+                              text=True, start_new_session=True) for w, o in zip(workspaces, outs)]
     failed = []
     try:
         for i, p in enumerate(procs):
             left = None if timeout is None else max(1.0, timeout - (time.perf_counter() - t0))
             try:
-                out, err = p.communicate(timeout=left)
+                p.wait(timeout=left)
             except subprocess.TimeoutExpired:
                 os.killpg(p.pid, signal.SIGKILL)
-                p.communicate()
+                p.wait()
                 failed.append("unit %d timed out" % i)
                 continue
             if p.returncode != 0:
-                failed.append("unit %d failed (exit %d): %s" % (i, p.returncode, err.strip()[-2000:]))
+                outs[i].seek(0)
+                failed.append("unit %d failed (exit %d): %s" % (i, p.returncode, outs[i].read().strip()[-2000:]))
     finally:
         for p in procs:
             if p.poll() is None:
                 os.killpg(p.pid, signal.SIGKILL)
                 p.wait()
+        for o in outs:
+            o.close()
     return time.perf_counter() - t0, failed
 
 

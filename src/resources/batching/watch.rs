@@ -142,6 +142,11 @@ impl Watch {
             ..Default::default()
         };
         let opts = CallOptions::latest(waiters.iter().map(|w| &w.opts));
+        tracing::debug!(
+            listed = %status,
+            waiters = waiters.len(),
+            "listing the region's flow logs in one status for waiting operations"
+        );
         let all_gone = join_all(waiters.iter_mut().map(|w| w.reply.closed()));
         let listed = tokio::select! {
             r = api.list(&req, &opts) => r,
