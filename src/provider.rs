@@ -59,7 +59,7 @@ fn provider_schema() -> Schema {
                 n("client_connect_timeout", "Time to wait for a connection to the API, in milliseconds (default 60000)."),
                 n("max_retry_timeout", "Longest time spent retrying throttled or failed API calls, in seconds from a call's first attempt (default 60)."),
                 s("configuration_source", "Free text appended to the User-Agent of every API call, to tell where calls come from (e.g. a repository name)."),
-                Attribute::optional("share_rate_limit", Type::Bool, "Share the API rate limit (and what it learnt of the quota) with the other provider processes of the same account and region on this machine, such as the units of a Terragrunt stack, through a small file under the user's cache directory (default true). Also `ALICLOUD_SHARE_RATE_LIMIT`."),
+                Attribute::optional("share_rate_limit", Type::Bool, "Share the API rate limit (and what it learnt of the quota), and recent listings of flow logs, with the other provider processes of the same account and region on this machine, such as the units of a Terragrunt stack, through small files under the user's cache directory (default true). Also `ALICLOUD_SHARE_RATE_LIMIT`."),
                 s("credentials_uri", "URL answering a plain GET with `{\"Code\":\"Success\",\"AccessKeyId\",\"AccessKeySecret\",\"SecurityToken\",\"Expiration\"}`, used when no other source has credentials. Also `ALICLOUD_CREDENTIALS_URI` or `ALIBABA_CLOUD_CREDENTIALS_URI`."),
             ],
             blocks: vec![

@@ -24,6 +24,7 @@ pub use error::{ApiError, CredentialsError, Error};
 pub use rpc::CallOptions;
 pub use secret::Secret;
 pub use settings::{Environment, Protocol, Settings};
+pub use vpc::machine::{Demand, MachineDemand};
 pub use vpc::{
     ActionResponse, CreateFlowLogRequest, CreatedFlowLog, DescribeFlowLogsRequest, FlowLog,
     FlowLogPage, FlowLogStatus, ModifyFlowLogRequest,

@@ -139,3 +139,83 @@ fn a_bad_switch_value_is_a_clear_error() {
         r.stderr
     );
 }
+
+/// Every file under `dir`, recursively.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+#[test]
+fn the_units_of_a_stack_share_listings_through_the_cache_directory() {
+    let ids: Vec<String> = (0..60).map(|i| format!("fl-stack{i:03}")).collect();
+    let emu = Emulator::start(
+        &Value::Array(ids.iter().map(|id| flow_log(id)).collect()),
+        &["--activation-delay", "1s"],
+    );
+    let cache = tempfile::tempdir().unwrap();
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let units: Vec<Tf> = refs
+        .chunks(20)
+        .map(|chunk| unit(&emu, chunk, "", cache.path()))
+        .collect();
+    let args = ["apply", "-auto-approve", "-input=false", "-no-color"];
+    // Output to files, not pipes: a unit whose pipe is not read would stop (and the units
+    // would run in turn, not together).
+    let runs: Vec<_> = units
+        .iter()
+        .map(|u| {
+            let out = std::fs::File::create(u.home().join("apply.out")).unwrap();
+            u.command(&args)
+                .stdout(out.try_clone().unwrap())
+                .stderr(out)
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for (u, mut child) in runs.into_iter().enumerate() {
+        let status = child.wait().unwrap();
+        let out = std::fs::read_to_string(units[u].home().join("apply.out")).unwrap();
+        assert!(status.success(), "unit {u}: {out}");
+    }
+    for id in &ids {
+        assert_eq!(emu.flow_log(id).unwrap()["Status"], "Active", "{id}");
+    }
+    // The state of each unit holds what the API said of its own flow logs.
+    for (u, chunk) in refs.chunks(20).enumerate() {
+        let state = units[u].state_file();
+        for id in chunk {
+            assert!(state.contains(id), "unit {u} lost {id}");
+        }
+    }
+    // Listings were shared through files that hold flow logs, never a key.
+    let listings = cache
+        .path()
+        .join("terraform-provider-alicloud")
+        .join("listings");
+    let files = files_under(cache.path());
+    assert!(
+        files.iter().any(|f| f.starts_with(&listings)),
+        "no listing was shared: {files:?}"
+    );
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap_or_default();
+        let name = f.display().to_string();
+        for secret in [&emu.access_key_id, &emu.access_key_secret] {
+            assert!(!text.contains(secret.as_str()) && !name.contains(secret.as_str()));
+        }
+    }
+    // And every unit plans nothing more.
+    for u in &units {
+        let plan = u.run(&["plan", "-detailed-exitcode", "-input=false", "-no-color"]);
+        assert_eq!(plan.code(), 0, "{}", plan.all());
+    }
+}

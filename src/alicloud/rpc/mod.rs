@@ -29,7 +29,8 @@ use crate::alicloud::sign::{self, Call, Key, Scheme, Stamp};
 
 use endpoint::{Endpoint, EndpointRule};
 use http::TimeoutSettings;
-use ratelimit::{DEFAULT_RATE, Decision, RateLimiter, Wall};
+pub(crate) use ratelimit::Wall;
+use ratelimit::{DEFAULT_RATE, Decision, RateLimiter};
 use retry::backoff_delay;
 
 /// The code of a call signed with temporary credentials that died before their time.
@@ -125,6 +126,8 @@ struct Limits {
     dir: Option<PathBuf>,
     wall: Wall,
     buckets: Mutex<HashMap<String, Arc<RateLimiter>>>,
+    /// Other files shared with the machine's processes (listings), by path.
+    files: Mutex<HashMap<PathBuf, Arc<shared_bucket::SharedFile>>>,
 }
 
 impl Limits {
@@ -317,6 +320,7 @@ impl Transport {
                 },
                 wall: Wall::new(),
                 buckets: Mutex::new(HashMap::new()),
+                files: Mutex::new(HashMap::new()),
             },
             clock: env.clock().clone(),
             max_retry_timeout: settings.max_retry_timeout,
@@ -331,6 +335,54 @@ impl Transport {
     /// The signature calls are made with.
     pub fn scheme(&self) -> &'static Scheme {
         self.scheme
+    }
+
+    /// Seconds since the Unix epoch that every provider process of the machine agrees on.
+    pub(crate) fn wall(&self) -> Wall {
+        self.limits.wall
+    }
+
+    /// A file shared with the machine's other provider processes for this account, `product`,
+    /// region and endpoint: `kind` names its directory (beside the rate-limit buckets), `what`
+    /// tells it from the other files of that kind (hashed with the rest into its name, so no
+    /// key and no filter is written in it). `None` when sharing is off (`share_rate_limit`) or
+    /// the file cannot be opened.
+    pub(crate) async fn shared_file(
+        &self,
+        kind: &str,
+        what: &str,
+        product: &Product,
+        region_id: &str,
+        auth: Auth<'_>,
+    ) -> Option<Arc<shared_bucket::SharedFile>> {
+        let dir = self.limits.dir.as_ref()?.parent()?.join(kind);
+        let account = match auth {
+            Auth::Signed(cache) => cache.get().await.ok()?.access_key_id.clone(),
+            Auth::Anonymous => String::new(),
+        };
+        let endpoint = self.url(product, Some(region_id)).ok()?;
+        let name = shared_bucket::file_name(
+            &account,
+            region_id,
+            &format!("{} {endpoint} {kind} {what}", product.name),
+            0.0,
+        );
+        let path = dir.join(&name);
+        let mut files = self.limits.files.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(f) = files.get(&path) {
+            return Some(f.clone());
+        }
+        match shared_bucket::SharedFile::open(&dir, &name) {
+            Ok(f) => {
+                let f = Arc::new(f);
+                files.insert(path, f.clone());
+                Some(f)
+            }
+            Err(e) => {
+                tracing::debug!(dir = %dir.display(), error = %e, "cannot open a file shared with the machine's other provider processes");
+                None
+            }
+        }
     }
 
     fn url(&self, product: &Product, region_id: Option<&str>) -> Result<Url, Error> {

@@ -90,7 +90,7 @@ impl SharedFile {
             tracing::warn!(
                 path = %self.path.display(),
                 error = %e,
-                "shared rate-limit bucket: {what}; this process keeps its own copy meanwhile"
+                "file shared with the machine's other provider processes: {what}; this process keeps to itself meanwhile"
             );
         }
     }
@@ -110,7 +110,7 @@ impl SharedFile {
                 }
             }
         }
-        tracing::debug!(path = %self.path.display(), "shared rate-limit bucket busy: using this process's copy for one call");
+        tracing::debug!(path = %self.path.display(), "file shared with the machine's other provider processes is busy: this process keeps to itself for one call");
         false
     }
 
@@ -134,6 +134,38 @@ impl SharedFile {
             self.warn_once("cannot unlock it", &e);
         }
         Some(r)
+    }
+
+    /// What the file holds, read under the lock; `None` when the lock cannot be had in time or
+    /// the file does not parse (empty, torn, another format).
+    pub(crate) fn load<T: DeserializeOwned>(&self) -> Option<T> {
+        if !self.try_lock() {
+            return None;
+        }
+        let state = self.read();
+        if let Err(e) = self.file.unlock() {
+            self.warn_once("cannot unlock it", &e);
+        }
+        state
+    }
+
+    /// Under the lock, replaces what the file holds with what `f` makes of it, unless `f`
+    /// answers `None` (then the file is left as it was).
+    pub(crate) fn store_if<T: Serialize + DeserializeOwned>(
+        &self,
+        f: impl FnOnce(Option<T>) -> Option<T>,
+    ) {
+        if !self.try_lock() {
+            return;
+        }
+        if let Some(state) = f(self.read())
+            && let Err(e) = self.write(&state)
+        {
+            self.warn_once("cannot write it", &e);
+        }
+        if let Err(e) = self.file.unlock() {
+            self.warn_once("cannot unlock it", &e);
+        }
     }
 
     fn read<T: DeserializeOwned>(&self) -> Option<T> {

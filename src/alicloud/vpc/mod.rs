@@ -1,6 +1,7 @@
 //! The VPC flow-log API: its product definition, its data, and typed operations on the
 //! shared client.
 
+pub mod machine;
 pub mod model;
 mod ops;
 pub mod product;

@@ -2,7 +2,7 @@
 //! API is loose (counts and `Success` come as strings or numbers/bools depending on the SDK
 //! model and the endpoint).
 
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::status::FlowLogStatus;
 use crate::alicloud::rpc::Answer;
@@ -21,7 +21,7 @@ pub struct CreatedFlowLog {
 }
 
 /// A flow log as DescribeFlowLogs reports it.
-#[derive(Clone, Debug, Deserialize, Default, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, Default, PartialEq)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct FlowLog {
     #[serde(deserialize_with = "lenient_string")]
@@ -32,7 +32,7 @@ pub struct FlowLog {
     pub description: String,
     #[serde(deserialize_with = "lenient_string")]
     pub region_id: String,
-    #[serde(deserialize_with = "lenient_status")]
+    #[serde(deserialize_with = "lenient_status", serialize_with = "status_text")]
     pub status: FlowLogStatus,
     /// Normal | FinancialLocked.
     #[serde(deserialize_with = "lenient_string")]
@@ -73,13 +73,13 @@ pub struct FlowLog {
     pub request_id: String,
 }
 
-#[derive(Clone, Debug, Deserialize, Default, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, Default, PartialEq)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct Tags {
     pub tag: Vec<Tag>,
 }
 
-#[derive(Clone, Debug, Deserialize, Default, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, Default, PartialEq)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct Tag {
     #[serde(deserialize_with = "lenient_string")]
@@ -88,7 +88,7 @@ pub struct Tag {
     pub value: String,
 }
 
-#[derive(Clone, Debug, Deserialize, Default, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, Default, PartialEq)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct TrafficPath {
     pub traffic_path_list: Vec<String>,
@@ -181,6 +181,12 @@ fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
             )));
         }
     })
+}
+
+/// Written as the API writes it (a flow log is stored for the machine's other processes in the
+/// API's own shape).
+fn status_text<S: Serializer>(status: &FlowLogStatus, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(status.as_str())
 }
 
 fn lenient_status<'de, D: Deserializer<'de>>(d: D) -> Result<FlowLogStatus, D::Error> {

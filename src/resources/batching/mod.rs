@@ -7,7 +7,9 @@
 //! answer: every answer is what the API said about that flow log, within the caller's own
 //! deadline and cancellation, and a listing refused for permission turns batching off
 //! (`listings`). A listing of a whole region made for the data source serves the reads of both
-//! resources too.
+//! resources too. Listings are shared with the machine's other provider processes as well
+//! ([`FlowLogApi::machine_listing`]): one serves another process's operations only when it
+//! started after what they need to know.
 
 mod listings;
 mod reads;
@@ -95,6 +97,30 @@ impl FlowLogApi for Batched {
                 .await;
         }
         Ok(all)
+    }
+
+    async fn machine_listing(
+        &self,
+        req: &DescribeFlowLogsRequest,
+        since: tokio::time::Instant,
+    ) -> Option<(Vec<FlowLog>, tokio::time::Instant)> {
+        self.inner.machine_listing(req, since).await
+    }
+
+    async fn machine_demand(
+        &self,
+        req: &DescribeFlowLogsRequest,
+        mine: crate::alicloud::Demand,
+    ) -> Option<crate::alicloud::MachineDemand> {
+        self.inner.machine_demand(req, mine).await
+    }
+
+    async fn list_for_machine(
+        &self,
+        req: &DescribeFlowLogsRequest,
+        opts: &CallOptions,
+    ) -> Result<(Vec<FlowLog>, tokio::time::Instant), Error> {
+        self.inner.list_for_machine(req, opts).await
     }
 
     async fn page(

@@ -69,11 +69,16 @@ pub(super) struct RegionReads {
     region: String,
     listings: Arc<Listings>,
     state: Mutex<State>,
+    /// The first read: a listing of the region another provider process of the machine made
+    /// after this serves the reads as the region's own listing would.
+    since: Instant,
 }
 
 enum Next {
     Answer(Box<Seen>),
     Describe,
+    /// Describe, unless another process of the machine has listed the region meanwhile.
+    Rent,
     Probe(Shared<Probe>),
     List(Shared<Arc<Snapshot>>),
 }
@@ -84,6 +89,7 @@ impl RegionReads {
             region: region.to_owned(),
             listings,
             state: Mutex::new(State::default()),
+            since: Instant::now(),
         }
     }
 
@@ -100,6 +106,7 @@ impl RegionReads {
         id: &str,
         opts: &CallOptions,
     ) -> Result<Option<Seen>, Error> {
+        tracing::debug!(flow_log_id = id, "reading a flow log by describing it");
         Ok(api
             .describe(&self.region, id, opts)
             .await?
@@ -155,7 +162,7 @@ impl RegionReads {
                                 Some(seen) => Next::Answer(Box::new(seen)),
                                 None if st.rented < pages_for(probe.total) => {
                                     st.rented += 1;
-                                    Next::Describe
+                                    Next::Rent
                                 }
                                 None => {
                                     let cell = Arc::new(OnceCell::new());
@@ -170,6 +177,17 @@ impl RegionReads {
             match next {
                 Next::Answer(seen) => return Ok(Some(*seen)),
                 Next::Describe => return self.describe(api, id, opts).await,
+                Next::Rent => {
+                    let Some((all, at)) = api.machine_listing(&self.request(), self.since).await
+                    else {
+                        return self.describe(api, id, opts).await;
+                    };
+                    self.state
+                        .lock()
+                        .await
+                        .complete
+                        .get_or_insert_with(|| Snapshot::new(at, all));
+                }
                 Next::Probe(cell) => {
                     // The reader that makes the call gets its error as is (a refused signature
                     // is not retried by asking again), unless listings are refused for
@@ -177,6 +195,15 @@ impl RegionReads {
                     let mut failed = None;
                     let probe = cell
                         .get_or_init(|| async {
+                            if let Some((all, at)) =
+                                api.machine_listing(&self.request(), self.since).await
+                            {
+                                let total = all.len() as u64;
+                                return Some(Probe {
+                                    first: Snapshot::new(at, all),
+                                    total,
+                                });
+                            }
                             let at = Instant::now();
                             match api.page(&self.request(), 1, opts).await {
                                 Ok(page) => Some(Probe {
@@ -209,9 +236,8 @@ impl RegionReads {
                     let mut failed = None;
                     let listed = cell
                         .get_or_init(|| async {
-                            let at = Instant::now();
-                            match api.list(&self.request(), opts).await {
-                                Ok(all) => Some(Snapshot::new(at, all)),
+                            match api.list_for_machine(&self.request(), opts).await {
+                                Ok((all, at)) => Some(Snapshot::new(at, all)),
                                 Err(e) => {
                                     failed = Some(e);
                                     None

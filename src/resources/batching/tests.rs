@@ -705,3 +705,208 @@ async fn a_read_is_bounded_by_its_own_deadline() {
     assert!(matches!(r, Err(Error::Timeout { .. })), "{r:?}");
     assert_eq!(start.elapsed(), Duration::from_secs(2));
 }
+
+/// What the client shares with the machine's other provider processes: the newest listing of
+/// each set of filters, and each process's demand.
+#[derive(Default)]
+struct MachineShare {
+    listings: Mutex<HashMap<String, (Vec<FlowLog>, Instant)>>,
+    demand: Mutex<BTreeMap<u32, (crate::alicloud::Demand, Instant)>>,
+}
+
+/// One provider process of the machine: the region, sharing with the others through `share`
+/// (as `Client` does through files), or not at all.
+struct Process {
+    pid: u32,
+    region: Arc<Region>,
+    share: Option<Arc<MachineShare>>,
+}
+
+#[async_trait]
+impl FlowLogApi for Process {
+    async fn describe(&self, r: &str, id: &str, o: &CallOptions) -> Result<Option<FlowLog>, Error> {
+        self.region.describe(r, id, o).await
+    }
+    async fn list(
+        &self,
+        req: &DescribeFlowLogsRequest,
+        o: &CallOptions,
+    ) -> Result<Vec<FlowLog>, Error> {
+        self.region.list(req, o).await
+    }
+    async fn machine_listing(
+        &self,
+        req: &DescribeFlowLogsRequest,
+        since: Instant,
+    ) -> Option<(Vec<FlowLog>, Instant)> {
+        let share = self.share.as_ref()?;
+        let listings = share.listings.lock().unwrap();
+        let (all, at) = listings.get(&format!("{req:?}"))?;
+        (*at > since).then(|| (all.clone(), *at))
+    }
+    async fn list_for_machine(
+        &self,
+        req: &DescribeFlowLogsRequest,
+        o: &CallOptions,
+    ) -> Result<(Vec<FlowLog>, Instant), Error> {
+        let started = Instant::now();
+        let all = self.region.list(req, o).await?;
+        if let Some(share) = &self.share {
+            let mut listings = share.listings.lock().unwrap();
+            let slot = listings
+                .entry(format!("{req:?}"))
+                .or_insert_with(|| (Vec::new(), started));
+            if slot.1 <= started {
+                *slot = (all.clone(), started);
+            }
+        }
+        Ok((all, started))
+    }
+    async fn machine_demand(
+        &self,
+        _req: &DescribeFlowLogsRequest,
+        mine: crate::alicloud::Demand,
+    ) -> Option<crate::alicloud::MachineDemand> {
+        let share = self.share.as_ref()?;
+        let mut d = share.demand.lock().unwrap();
+        let now = Instant::now();
+        d.retain(|p, (_, at)| *p != self.pid && now - *at <= Duration::from_secs(2));
+        if mine != crate::alicloud::Demand::default() {
+            d.insert(self.pid, (mine, now));
+        }
+        let total = d
+            .values()
+            .fold(crate::alicloud::Demand::default(), |s, (x, _)| {
+                crate::alicloud::Demand {
+                    waiting: s.waiting + x.waiting,
+                    leaving: s.leaving + x.leaving,
+                }
+            });
+        let lead = d.keys().next().is_none_or(|p| *p == self.pid);
+        Some(crate::alicloud::MachineDemand { total, lead })
+    }
+    async fn page(
+        &self,
+        req: &DescribeFlowLogsRequest,
+        page: u32,
+        o: &CallOptions,
+    ) -> Result<FlowLogPage, Error> {
+        self.region.page(req, page, o).await
+    }
+    async fn activate(&self, r: &str, id: &str, o: &CallOptions) -> Result<(), Error> {
+        self.region.activate(r, id, o).await
+    }
+    async fn deactivate(&self, r: &str, id: &str, o: &CallOptions) -> Result<(), Error> {
+        self.region.deactivate(r, id, o).await
+    }
+    async fn create(
+        &self,
+        req: &CreateFlowLogRequest,
+        o: &CallOptions,
+    ) -> Result<CreatedFlowLog, Error> {
+        self.region.create(req, o).await
+    }
+    async fn delete(&self, r: &str, id: &str, o: &CallOptions) -> Result<(), Error> {
+        self.region.delete(r, id, o).await
+    }
+    async fn modify(&self, req: &ModifyFlowLogRequest, o: &CallOptions) -> Result<(), Error> {
+        self.region.modify(req, o).await
+    }
+    async fn move_resource_group(
+        &self,
+        r: &str,
+        id: &str,
+        g: &str,
+        o: &CallOptions,
+    ) -> Result<(), Error> {
+        self.region.move_resource_group(r, id, g, o).await
+    }
+    async fn tag(
+        &self,
+        r: &str,
+        id: &str,
+        t: &[(String, String)],
+        o: &CallOptions,
+    ) -> Result<(), Error> {
+        self.region.tag(r, id, t, o).await
+    }
+    async fn untag(&self, r: &str, id: &str, k: &[String], o: &CallOptions) -> Result<(), Error> {
+        self.region.untag(r, id, k, o).await
+    }
+}
+
+/// `units` processes (a stack's units) each reading then converging `per` flow logs to
+/// `Active`, ten at a time as Terraform's default parallelism, all at once; their outcomes by
+/// flow log.
+async fn stack(
+    region: &Arc<Region>,
+    units: usize,
+    per: usize,
+    share: bool,
+) -> Vec<lifecycle::Outcome> {
+    let share = share.then(|| Arc::new(MachineShare::default()));
+    let mut tasks = Vec::new();
+    for u in 0..units {
+        let api: Arc<dyn FlowLogApi> = Arc::new(Batched::new(Arc::new(Process {
+            pid: 1000 + u as u32,
+            region: region.clone(),
+            share: share.clone(),
+        })));
+        let slots = Arc::new(tokio::sync::Semaphore::new(10));
+        for i in u * per..(u + 1) * per {
+            let (api, slots) = (api.clone(), slots.clone());
+            tasks.push(tokio::spawn(async move {
+                let _slot = slots.acquire().await.unwrap();
+                let id = id(i);
+                let t = Target {
+                    region: REGION,
+                    id: &id,
+                };
+                lifecycle::converge(api.as_ref(), &t, Goal::Active, &opts()).await
+            }));
+        }
+    }
+    let mut outs = Vec::new();
+    for t in tasks {
+        outs.push(t.await.unwrap());
+    }
+    outs
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_processes_of_a_stack_share_listings_and_still_report_each_outcome() {
+    let (units, per) = (10, 30);
+    let n = units * per;
+    let mut calls = Vec::new();
+    for share in [false, true] {
+        let region = Region::new(n, "Inactive", Duration::from_secs(1));
+        for i in [7, 77, 177] {
+            region.fate(i, Fate::Fails);
+        }
+        region.fate(250, Fate::Vanishes);
+        let outs = stack(&region, units, per, share).await;
+        for (i, out) in outs.iter().enumerate() {
+            // The API's own answers, through another process's listing or not.
+            match (i, &out.result) {
+                (7 | 77 | 177, Err(lifecycle::Failure::Reverted(fl))) => {
+                    assert_eq!(fl.status, FlowLogStatus::Inactive);
+                }
+                (250, Err(lifecycle::Failure::Deleted)) => assert!(out.last_seen.is_none()),
+                (_, Ok(())) if ![7, 77, 177, 250].contains(&i) => {
+                    let fl = out.last_seen.as_ref().unwrap();
+                    assert_eq!(fl.status, FlowLogStatus::Active);
+                    assert_eq!(fl.flow_log_id, id(i));
+                }
+                (i, _) => panic!("flow log {i}: unexpected outcome (sharing {share})"),
+            }
+        }
+        assert_eq!(region.activates.load(Ordering::SeqCst), n as u64);
+        calls.push(region.calls() as f64 / n as f64);
+    }
+    let (alone, shared) = (calls[0], calls[1]);
+    eprintln!("calls per flow log: {alone} each process alone, {shared} sharing");
+    assert!(
+        shared < 0.8 * alone,
+        "{shared} sharing against {alone} alone"
+    );
+}

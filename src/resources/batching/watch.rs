@@ -8,6 +8,11 @@
 //! (unless nothing else is still on its way). A leaver found in neither is described: the
 //! API's answer, whatever it is (`Inactive` after a failed activation, or nothing at all for a
 //! deleted flow log), is what the waiter gets.
+//!
+//! The machine's other provider processes (a stack's units) wait on the same statuses: a
+//! listing one of them made serves the waiters of this one that joined (or were last seen)
+//! before it started, and each round publishes how many wait here, so that the processes list
+//! when together they are worth a listing and one of them (the lead) lists for all.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -21,7 +26,9 @@ use tracing::Instrument as _;
 use super::listings::Listings;
 use super::pages_for;
 use crate::alicloud::vpc::VPC;
-use crate::alicloud::{CallOptions, DescribeFlowLogsRequest, Error, FlowLog, FlowLogStatus};
+use crate::alicloud::{
+    CallOptions, Demand, DescribeFlowLogsRequest, Error, FlowLog, FlowLogStatus, MachineDemand,
+};
 use crate::resources::flow_logs::FlowLogApi;
 
 /// How often a shared wait looks: a change is noticed within about this long. The first
@@ -39,6 +46,10 @@ pub(super) const CONFIRM_WITHIN: Duration = Duration::from_secs(2);
 
 /// A listing of where leavers went is made early once it confirms this many per page.
 const CONFIRM_PER_PAGE: u64 = 10;
+
+/// Another process of the machine lists for the waiters of all (the lead): the others wait
+/// for its listing, up to this long past what they need, then fend for themselves.
+const LEAD_GRACE: Duration = Duration::from_secs(1);
 
 /// What a waiter wants.
 #[derive(Clone, Debug)]
@@ -64,6 +75,9 @@ struct Waiter {
     span: tracing::Span,
     /// The caller's deadline and cancellation, for the calls made for it alone.
     opts: CallOptions,
+    /// Only a listing started after this tells anything new of it: it joined then, or an
+    /// earlier listing already showed it.
+    need: Instant,
 }
 
 impl Waiter {
@@ -88,6 +102,10 @@ struct State {
     /// The last round had more flow logs on their way or waiting to be confirmed than a page
     /// holds.
     busy: bool,
+    /// The machine's waiters on this status as of the last round (this process's included):
+    /// a listing the lead process makes serves them all, so it is worth making when together
+    /// they outnumber its pages.
+    machine: MachineDemand,
 }
 
 pub(super) struct Watch {
@@ -99,12 +117,24 @@ pub(super) struct Watch {
 
 /// What a listing made for waiters gave.
 enum Listed {
-    /// The flow logs in the listed status, by ID, and the listing's price in pages.
-    Found(HashMap<String, FlowLog>, u64),
+    /// The flow logs in the listed status, by ID, the listing's price in pages, and when it
+    /// started.
+    Found(HashMap<String, FlowLog>, u64, Instant),
     /// It failed: each waiter gets its own answer instead.
     Failed,
     /// Nobody waits for it any more.
     Abandoned,
+}
+
+/// The flow logs of a listing in `status`, by ID, and the listing's price in pages.
+fn in_status(listed: Vec<FlowLog>, status: &FlowLogStatus) -> (HashMap<String, FlowLog>, u64) {
+    let pages = pages_for(listed.len() as u64);
+    let by_id = listed
+        .into_iter()
+        .filter(|f| f.status == *status)
+        .map(|f| (f.flow_log_id.clone(), f))
+        .collect();
+    (by_id, pages)
 }
 
 impl Watch {
@@ -125,6 +155,30 @@ impl Watch {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    fn request(&self, status: &FlowLogStatus) -> DescribeFlowLogsRequest {
+        DescribeFlowLogsRequest {
+            region_id: self.region.clone(),
+            status: status.is_listing_filter().then(|| status.clone()),
+            ..Default::default()
+        }
+    }
+
+    /// The newest listing of `status` another provider process of this machine shared, if it
+    /// started after `since`: by ID, its price in pages, and when it started.
+    async fn machine_listing(
+        &self,
+        api: &dyn FlowLogApi,
+        status: &FlowLogStatus,
+        since: Instant,
+    ) -> Option<(HashMap<String, FlowLog>, u64, Instant)> {
+        if !self.listings.allowed() {
+            return None;
+        }
+        let (listed, started) = api.machine_listing(&self.request(status), since).await?;
+        let (by_id, pages) = in_status(listed, status);
+        Some((by_id, pages, started))
+    }
+
     /// Lists the region's flow logs in `status` for `waiters`: the call may run until the
     /// latest of their deadlines, and is given up as soon as none of them is waiting any more.
     async fn list(
@@ -136,11 +190,7 @@ impl Watch {
         // The API documents the Status filter for Active, Activating and Inactive only: a wait
         // on another status (Deactivating, Modifying, Deleting) lists the whole region and picks
         // that status out itself.
-        let req = DescribeFlowLogsRequest {
-            region_id: self.region.clone(),
-            status: status.is_listing_filter().then(|| status.clone()),
-            ..Default::default()
-        };
+        let req = self.request(status);
         let opts = CallOptions::latest(waiters.iter().map(|w| &w.opts));
         tracing::debug!(
             listed = %status,
@@ -149,18 +199,13 @@ impl Watch {
         );
         let all_gone = join_all(waiters.iter_mut().map(|w| w.reply.closed()));
         let listed = tokio::select! {
-            r = api.list(&req, &opts) => r,
+            r = api.list_for_machine(&req, &opts) => r,
             _ = all_gone => return Listed::Abandoned,
         };
         match listed {
-            Ok(listed) => {
-                let pages = pages_for(listed.len() as u64);
-                let by_id = listed
-                    .into_iter()
-                    .filter(|f| f.status == *status)
-                    .map(|f| (f.flow_log_id.clone(), f))
-                    .collect();
-                Listed::Found(by_id, pages)
+            Ok((listed, started)) => {
+                let (by_id, pages) = in_status(listed, status);
+                Listed::Found(by_id, pages, started)
             }
             Err(e) => {
                 self.listings.refused_by(&e);
@@ -180,11 +225,31 @@ impl Watch {
     ) -> Result<Option<FlowLog>, Error> {
         // A look in a quiet region is one describe, now: waiting for a round to share would
         // only add time (and a fast API has already finished the change).
-        let quiet = {
+        let (mut quiet, running) = {
             let st = self.lock();
-            ((st.waiters.len() + st.in_round) as u64) < st.pages || !self.listings.allowed()
+            let here = (st.waiters.len() + st.in_round) as u64;
+            let machine = u64::from(st.machine.total.waiting) + u64::from(st.machine.total.leaving);
+            (
+                here.max(machine) < st.pages || !self.listings.allowed(),
+                st.running,
+            )
         };
+        if matches!(mode, Mode::Look) && quiet && !running && self.listings.allowed() {
+            // Quiet here, but the machine's other processes may be waiting on the status
+            // too: then a listing made for them serves this look as well.
+            if let Some(machine) = api
+                .machine_demand(&self.request(&self.status), Demand::default())
+                .await
+            {
+                let busy = u64::from(machine.total.waiting) + u64::from(machine.total.leaving);
+                quiet = busy < self.lock().pages;
+            }
+        }
         if matches!(mode, Mode::Look) && quiet {
+            tracing::debug!(
+                flow_log_id = id,
+                "looking at a flow log at once: too few waiting to share a listing"
+            );
             return api.describe(&self.region, id, opts).await;
         }
         let (reply, answer) = oneshot::channel();
@@ -201,6 +266,7 @@ impl Watch {
                 reply,
                 span: tracing::Span::current(),
                 opts: opts.clone(),
+                need: Instant::now(),
             });
             !std::mem::replace(&mut st.running, true)
         };
@@ -248,6 +314,18 @@ impl Watch {
                     st.pages,
                 )
             };
+            let mine = Demand {
+                waiting: u32::try_from(batch.len()).unwrap_or(u32::MAX),
+                leaving: u32::try_from(leavers.len()).unwrap_or(u32::MAX),
+            };
+            let machine = api
+                .machine_demand(&self.request(&self.status), mine)
+                .await
+                .unwrap_or(MachineDemand {
+                    total: mine,
+                    lead: true,
+                });
+            self.lock().machine = machine;
             let (keep, left) = if batch.is_empty() {
                 (Vec::new(), Vec::new())
             } else {
@@ -256,7 +334,10 @@ impl Watch {
             let now = Instant::now();
             let mut leavers = leavers;
             leavers.extend(left.into_iter().map(|w| (now, w)));
-            let (keep_too, leavers) = self.confirm(api.as_ref(), leavers, keep.is_empty()).await;
+            // Nothing else on its way, here or (as far as the machine's demand tells) in the
+            // machine's other processes: gathering leavers for a shared listing gains nothing.
+            let alone = keep.is_empty() && machine.total.waiting <= mine.waiting;
+            let (keep_too, leavers) = self.confirm(api.as_ref(), leavers, alone).await;
             let mut st = self.lock();
             st.in_round = 0;
             st.waiters.extend(keep);
@@ -267,29 +348,81 @@ impl Watch {
 
     /// One round: answers the waiters whose flow log the API showed outside the watched
     /// status (or as they asked, for looks); returns those still in it, and those that left it
-    /// for a place still to confirm.
+    /// for a place still to confirm. A listing another process of the machine made after some
+    /// of them joined serves those (the others wait for the next round); else this process
+    /// lists, or describes each when that costs less.
     async fn round(
         &self,
         api: &dyn FlowLogApi,
-        mut batch: Vec<Waiter>,
+        batch: Vec<Waiter>,
         pages: u64,
     ) -> (Vec<Waiter>, Vec<Waiter>) {
-        if batch.len() as u64 <= pages || !self.listings.allowed() {
-            return (self.describe_each(api, batch).await, Vec::new());
+        let oldest = batch
+            .iter()
+            .map(|w| w.need)
+            .min()
+            .unwrap_or_else(Instant::now);
+        if let Some((listed, pages, started)) =
+            self.machine_listing(api, &self.status, oldest).await
+        {
+            self.lock().pages = pages;
+            let (covered, mut keep): (Vec<_>, Vec<_>) =
+                batch.into_iter().partition(|w| w.need < started);
+            let (kept, leavers) = self.sort(api, &listed, started, covered).await;
+            keep.extend(kept);
+            return (keep, leavers);
         }
-        let listed = match self.list(api, &self.status, &mut batch).await {
-            Listed::Found(listed, pages) => {
+        let machine = self.lock().machine;
+        if !machine.lead
+            && u64::from(machine.total.waiting) > pages
+            && Instant::now() < oldest + LEAD_GRACE
+        {
+            // The lead process lists for the machine: its listing will serve these too.
+            return (batch, Vec::new());
+        }
+        let mut batch = batch;
+        let mut waiting = batch.len() as u64;
+        if machine.lead {
+            waiting = waiting.max(u64::from(machine.total.waiting));
+        }
+        if waiting <= pages || !self.listings.allowed() {
+            return (
+                self.describe_each(api, batch, "fewer than a listing's pages")
+                    .await,
+                Vec::new(),
+            );
+        }
+        match self.list(api, &self.status, &mut batch).await {
+            Listed::Found(listed, pages, started) => {
                 self.lock().pages = pages;
-                listed
+                self.sort(api, &listed, started, batch).await
             }
             // Each waiter then gets its own answer, or its own error.
-            Listed::Failed => return (self.describe_each(api, batch).await, Vec::new()),
-            Listed::Abandoned => return (Vec::new(), Vec::new()),
-        };
+            Listed::Failed => (
+                self.describe_each(api, batch, "the listing failed").await,
+                Vec::new(),
+            ),
+            Listed::Abandoned => (Vec::new(), Vec::new()),
+        }
+    }
+
+    /// Answers the waiters of `batch` as a listing of the watched status that started at
+    /// `started` (after each of them joined or was last seen) shows them: looks found in it
+    /// are answered, waiters found in it are kept, waiters seen in the status before and
+    /// missing now have left it (returned second, to confirm where to), the rest are
+    /// described.
+    async fn sort(
+        &self,
+        api: &dyn FlowLogApi,
+        listed: &HashMap<String, FlowLog>,
+        started: Instant,
+        batch: Vec<Waiter>,
+    ) -> (Vec<Waiter>, Vec<Waiter>) {
         let mut keep = Vec::new();
         let mut leavers = Vec::new();
         let mut describe = Vec::new();
         for mut w in batch {
+            w.need = started;
             match (listed.get(&w.id), w.looking, w.last.is_some()) {
                 (Some(fl), true, _) => w.answer(Ok(Some(fl.clone()))),
                 (Some(fl), false, _) => {
@@ -297,11 +430,17 @@ impl Watch {
                     keep.push(w);
                 }
                 // Seen in the status before and not listed now: it left; where to is confirmed.
-                (None, false, true) => leavers.push(w),
+                // A look not listed has been through the status already (a fast change), or
+                // has not shown it yet: the listing that confirms leavers, or else its own
+                // description, tells.
+                (None, false, true) | (None, true, _) => leavers.push(w),
                 (None, _, _) => describe.push(w),
             }
         }
-        keep.extend(self.describe_each(api, describe).await);
+        keep.extend(
+            self.describe_each(api, describe, "not in the listing")
+                .await,
+        );
         (keep, leavers)
     }
 
@@ -319,16 +458,69 @@ impl Watch {
         let Some(oldest) = leavers.iter().map(|(t, _)| *t).min() else {
             return (Vec::new(), leavers);
         };
-        let settled_pages = self.lock().settled_pages;
+        let leavers = self.confirm_from_machine(api, leavers).await;
+        if leavers.is_empty() {
+            return (Vec::new(), leavers);
+        }
+        let (settled_pages, machine) = {
+            let st = self.lock();
+            (st.settled_pages, st.machine)
+        };
+        let mut leaving = leavers.len() as u64;
+        if machine.lead {
+            leaving = leaving.max(u64::from(machine.total.leaving));
+        }
         let due = alone
             || oldest + CONFIRM_WITHIN <= Instant::now()
-            || leavers.len() as u64 >= CONFIRM_PER_PAGE * settled_pages;
+            || leaving >= CONFIRM_PER_PAGE * settled_pages;
         if !due {
             return (Vec::new(), leavers);
         }
         let leavers: Vec<Waiter> = leavers.into_iter().map(|(_, w)| w).collect();
-        let rest = self.list_settled(api, leavers, settled_pages).await;
-        (self.describe_each(api, rest).await, Vec::new())
+        let rest = self
+            .list_settled(api, leavers, settled_pages, leaving)
+            .await;
+        (
+            self.describe_each(api, rest, "left the status; where to is not listed")
+                .await,
+            Vec::new(),
+        )
+    }
+
+    /// Answers the leavers found in a listing of the status the watched one settles to that
+    /// another provider process of this machine made after they were missed; the others keep
+    /// gathering (and need a newer listing).
+    async fn confirm_from_machine(
+        &self,
+        api: &dyn FlowLogApi,
+        leavers: Vec<(Instant, Waiter)>,
+    ) -> Vec<(Instant, Waiter)> {
+        let Some(settled) = self.status.settles_to() else {
+            return leavers;
+        };
+        let Some(since) = leavers.iter().map(|(_, w)| w.need).min() else {
+            return leavers;
+        };
+        let Some((listed, pages, started)) = self.machine_listing(api, &settled, since).await
+        else {
+            return leavers;
+        };
+        self.lock().settled_pages = pages;
+        let mut rest = Vec::new();
+        for (t, mut w) in leavers {
+            if w.need >= started {
+                rest.push((t, w));
+                continue;
+            }
+            match listed.get(&w.id) {
+                Some(fl) => w.answer(Ok(Some(fl.clone()))),
+                None => {
+                    w.need = started;
+                    rest.push((t, w));
+                }
+            }
+        }
+        rest
     }
 
     /// Answers the leavers found in one listing of the status the watched one settles to,
@@ -338,15 +530,16 @@ impl Watch {
         api: &dyn FlowLogApi,
         mut leavers: Vec<Waiter>,
         settled_pages: u64,
+        leaving: u64,
     ) -> Vec<Waiter> {
         let Some(settled) = self.status.settles_to() else {
             return leavers;
         };
-        if leavers.len() as u64 <= settled_pages || !self.listings.allowed() {
+        if leaving <= settled_pages || !self.listings.allowed() {
             return leavers;
         }
         let listed = match self.list(api, &settled, &mut leavers).await {
-            Listed::Found(listed, pages) => {
+            Listed::Found(listed, pages, _) => {
                 self.lock().settled_pages = pages;
                 listed
             }
@@ -365,8 +558,24 @@ impl Watch {
 
     /// Describes each waiter's flow log with its own options, in its own span; answers those
     /// the API showed outside the watched status (or any status, for looks).
-    async fn describe_each(&self, api: &dyn FlowLogApi, batch: Vec<Waiter>) -> Vec<Waiter> {
-        let waiting = batch.into_iter().filter(|w| !w.reply.is_closed());
+    async fn describe_each(
+        &self,
+        api: &dyn FlowLogApi,
+        batch: Vec<Waiter>,
+        why: &'static str,
+    ) -> Vec<Waiter> {
+        let waiting: Vec<_> = batch.into_iter().filter(|w| !w.reply.is_closed()).collect();
+        if !waiting.is_empty() {
+            let ids: Vec<&str> = waiting.iter().map(|w| w.id.as_str()).collect();
+            tracing::debug!(
+                flow_logs = waiting.len(),
+                flow_log_ids = %ids.join(","),
+                watched = %self.status,
+                why,
+                "describing waiting flow logs one by one"
+            );
+        }
+        let waiting = waiting.into_iter();
         let described = join_all(waiting.map(|w| {
             let region = &self.region;
             let span = w.span.clone();

@@ -13,8 +13,8 @@ use async_trait::async_trait;
 use tokio::time::Instant;
 
 use crate::alicloud::{
-    CallOptions, Client, CreateFlowLogRequest, CreatedFlowLog, DescribeFlowLogsRequest, Error,
-    FlowLog, FlowLogPage, FlowLogStatus, ModifyFlowLogRequest,
+    CallOptions, Client, CreateFlowLogRequest, CreatedFlowLog, Demand, DescribeFlowLogsRequest,
+    Error, FlowLog, FlowLogPage, FlowLogStatus, MachineDemand, ModifyFlowLogRequest,
 };
 
 /// First look right away, then back off to this: a wait notices a change within about this
@@ -45,6 +45,36 @@ pub trait FlowLogApi: Send + Sync {
         req: &DescribeFlowLogsRequest,
         opts: &CallOptions,
     ) -> Result<Vec<FlowLog>, Error>;
+    /// A listing with these filters that another provider process of this machine (same
+    /// account, region and endpoint) made and shared, if one started after `since`; with when
+    /// it started. `None` when there is none, or nothing is shared.
+    async fn machine_listing(
+        &self,
+        _req: &DescribeFlowLogsRequest,
+        _since: Instant,
+    ) -> Option<(Vec<FlowLog>, Instant)> {
+        None
+    }
+    /// Publishes this process's demand for listings with these filters to the machine's
+    /// other provider processes (same account, region and endpoint) and answers the
+    /// machine's, this process's included. `None` when nothing is shared.
+    async fn machine_demand(
+        &self,
+        _req: &DescribeFlowLogsRequest,
+        _mine: Demand,
+    ) -> Option<MachineDemand> {
+        None
+    }
+    /// Every flow log matching the filters, all pages, shared with the machine's other
+    /// provider processes; with when the listing started.
+    async fn list_for_machine(
+        &self,
+        req: &DescribeFlowLogsRequest,
+        opts: &CallOptions,
+    ) -> Result<(Vec<FlowLog>, Instant), Error> {
+        let started = Instant::now();
+        Ok((self.list(req, opts).await?, started))
+    }
     /// One page of the flow logs matching the filters (`page` from 1) and the total count.
     async fn page(
         &self,
@@ -164,6 +194,12 @@ pub trait FlowLogApi: Send + Sync {
     }
 }
 
+/// The instant of `wall` seconds, knowing that `now` is `wall_now` (never after `now`).
+fn instant_of(wall: f64, now: Instant, wall_now: f64) -> Instant {
+    let ago = Duration::try_from_secs_f64((wall_now - wall).max(0.0)).unwrap_or_default();
+    now.checked_sub(ago).unwrap_or(now)
+}
+
 #[async_trait]
 impl FlowLogApi for Client {
     async fn describe(
@@ -181,6 +217,35 @@ impl FlowLogApi for Client {
         opts: &CallOptions,
     ) -> Result<Vec<FlowLog>, Error> {
         self.describe_flow_logs(req, opts).await
+    }
+
+    async fn machine_listing(
+        &self,
+        req: &DescribeFlowLogsRequest,
+        since: Instant,
+    ) -> Option<(Vec<FlowLog>, Instant)> {
+        let (now, wall) = (Instant::now(), self.wall_now());
+        let since = wall - now.saturating_duration_since(since).as_secs_f64();
+        let listing = Client::machine_listing(self, req, since).await?;
+        Some((listing.flow_logs, instant_of(listing.started, now, wall)))
+    }
+
+    async fn machine_demand(
+        &self,
+        req: &DescribeFlowLogsRequest,
+        mine: Demand,
+    ) -> Option<MachineDemand> {
+        Client::machine_demand(self, req, mine).await
+    }
+
+    async fn list_for_machine(
+        &self,
+        req: &DescribeFlowLogsRequest,
+        opts: &CallOptions,
+    ) -> Result<(Vec<FlowLog>, Instant), Error> {
+        let listing = self.describe_flow_logs_for_machine(req, opts).await?;
+        let (now, wall) = (Instant::now(), self.wall_now());
+        Ok((listing.flow_logs, instant_of(listing.started, now, wall)))
     }
 
     async fn page(

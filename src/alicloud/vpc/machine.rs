@@ -1,0 +1,379 @@
+//! Listings of flow logs shared with the machine's other provider processes of the same
+//! account, region and endpoint (the units of a Terragrunt stack): the newest listing of each
+//! set of filters is stored, with when it started, in a file beside the rate-limit buckets,
+//! and a process that needs a listing started after some moment takes it from there instead
+//! of calling the API. Only what the API answered is stored; a stored listing serves only a
+//! caller for whom it is recent enough (the caller says how recent); a torn, foreign or old
+//! file is ignored; the file names no key and no filter (its name is a hash).
+
+use serde::{Deserialize, Serialize};
+
+use super::model::{DescribeFlowLogsRequest, FlowLog};
+use super::product::VPC;
+use crate::alicloud::client::Client;
+use crate::alicloud::error::Error;
+use crate::alicloud::rpc::CallOptions;
+
+/// The stored form's version; another is ignored and replaced.
+const FORMAT: u32 = 1;
+/// A stored listing older than this serves nobody: waits ask for listings a round old.
+const MAX_AGE: f64 = 60.0;
+/// The directory of these files, beside the rate-limit buckets' `ratelimit/`.
+const KIND: &str = "listings";
+
+#[derive(Serialize, Deserialize)]
+struct Stored {
+    v: u32,
+    /// The provider's version: another build may describe flow logs differently.
+    provider: String,
+    /// When the listing's first page was asked for: [`crate::alicloud::rpc::Wall`]
+    /// microseconds, rounded down (a float would not come back from JSON exactly, and a later
+    /// start than the real one could serve a caller the listing began before).
+    started_us: u64,
+    flow_logs: Vec<Item>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Item {
+    /// The answer that showed it (diagnostics name it).
+    request_id: String,
+    flow_log: FlowLog,
+}
+
+/// A listing and when it started, in seconds every process of the machine agrees on.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MachineListing {
+    pub flow_logs: Vec<FlowLog>,
+    pub started: f64,
+}
+
+fn to_micros(secs: f64) -> u64 {
+    (secs.max(0.0) * 1e6).floor() as u64
+}
+
+fn from_micros(us: u64) -> f64 {
+    us as f64 / 1e6
+}
+
+/// What tells one listing from another: the filters, not the page size.
+fn filters(req: &DescribeFlowLogsRequest) -> String {
+    let req = DescribeFlowLogsRequest {
+        page_size: None,
+        ..req.clone()
+    };
+    format!("{req:?}")
+}
+
+impl Client {
+    /// Now, in seconds every provider process of the machine agrees on.
+    pub fn wall_now(&self) -> f64 {
+        self.transport().wall().now()
+    }
+
+    /// The newest listing with these filters that a provider process of this machine made
+    /// for this account, region and endpoint, if it started after `since` (and not in the
+    /// future of this process's clock, and within the last minute). `None` also when sharing
+    /// is off or the file is busy.
+    pub async fn machine_listing(
+        &self,
+        req: &DescribeFlowLogsRequest,
+        since: f64,
+    ) -> Option<MachineListing> {
+        let file = self
+            .transport()
+            .shared_file(KIND, &filters(req), &VPC, &req.region_id, self.auth())
+            .await?;
+        let stored: Stored = file.load()?;
+        let started = from_micros(stored.started_us);
+        let now = self.wall_now();
+        let usable = stored.v == FORMAT
+            && stored.provider == env!("CARGO_PKG_VERSION")
+            && started > since
+            && started <= now + 1.0
+            && now - started <= MAX_AGE;
+        if !usable {
+            return None;
+        }
+        tracing::debug!(
+            region_id = %req.region_id,
+            age_ms = ((now - started).max(0.0) * 1000.0).round(),
+            flow_logs = stored.flow_logs.len(),
+            "using a listing another provider process of this machine made"
+        );
+        Some(MachineListing {
+            started,
+            flow_logs: stored
+                .flow_logs
+                .into_iter()
+                .map(|i| FlowLog {
+                    request_id: i.request_id,
+                    ..i.flow_log
+                })
+                .collect(),
+        })
+    }
+
+    /// Lists every flow log matching the filters (all pages) and stores the listing for the
+    /// machine's other provider processes, unless a newer one is stored already.
+    pub async fn describe_flow_logs_for_machine(
+        &self,
+        req: &DescribeFlowLogsRequest,
+        opts: &CallOptions,
+    ) -> Result<MachineListing, Error> {
+        let started = from_micros(to_micros(self.wall_now()));
+        let flow_logs = self.describe_flow_logs(req, opts).await?;
+        let listing = MachineListing { flow_logs, started };
+        if let Some(file) = self
+            .transport()
+            .shared_file(KIND, &filters(req), &VPC, &req.region_id, self.auth())
+            .await
+        {
+            file.store_if(|old: Option<Stored>| {
+                let newer = old.is_none_or(|o| {
+                    o.v != FORMAT
+                        || o.provider != env!("CARGO_PKG_VERSION")
+                        || from_micros(o.started_us) < started
+                        || from_micros(o.started_us) > started + MAX_AGE
+                });
+                newer.then(|| Stored {
+                    v: FORMAT,
+                    provider: env!("CARGO_PKG_VERSION").to_owned(),
+                    started_us: to_micros(started),
+                    flow_logs: listing
+                        .flow_logs
+                        .iter()
+                        .map(|f| Item {
+                            request_id: f.request_id.clone(),
+                            flow_log: f.clone(),
+                        })
+                        .collect(),
+                })
+            });
+        }
+        Ok(listing)
+    }
+}
+
+/// How many operations of this process wait on a status, and how many of them left it and
+/// wait to learn where to: published so that one process lists for all of the machine when
+/// together they are worth a listing, though none is alone.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Demand {
+    pub waiting: u32,
+    pub leaving: u32,
+}
+
+/// A process's demand is forgotten when not renewed within this long (it ended, or it has
+/// nothing waiting any more).
+const DEMAND_FRESH: f64 = 2.0;
+
+#[derive(Default, Serialize, Deserialize)]
+struct Demands {
+    v: u32,
+    /// By process ID: the demand, and when it was published.
+    by_process: std::collections::BTreeMap<u32, (Demand, f64)>,
+}
+
+/// The machine's demand for listings with some filters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MachineDemand {
+    /// Every process's, this one's included.
+    pub total: Demand,
+    /// This process is the one that lists for the machine (the lowest process ID with a
+    /// demand): one listing serves all, so the others wait for it rather than list too.
+    pub lead: bool,
+}
+
+impl Client {
+    /// Publishes this process's demand for listings with these filters and answers the
+    /// machine's; `None` when nothing is shared or the file is busy.
+    pub async fn machine_demand(
+        &self,
+        req: &DescribeFlowLogsRequest,
+        mine: Demand,
+    ) -> Option<MachineDemand> {
+        let file = self
+            .transport()
+            .shared_file("demand", &filters(req), &VPC, &req.region_id, self.auth())
+            .await?;
+        let now = self.wall_now();
+        let pid = std::process::id();
+        file.with(
+            |stored: Option<Demands>| stored.filter(|d| d.v == FORMAT).unwrap_or_default(),
+            |d| {
+                d.v = FORMAT;
+                d.by_process.retain(|p, (_, at)| {
+                    *p != pid && now - *at <= DEMAND_FRESH && *at <= now + 1.0
+                });
+                if mine != Demand::default() {
+                    d.by_process.insert(pid, (mine, now));
+                }
+                let total = d
+                    .by_process
+                    .values()
+                    .fold(Demand::default(), |sum, (x, _)| Demand {
+                        waiting: sum.waiting.saturating_add(x.waiting),
+                        leaving: sum.leaving.saturating_add(x.leaving),
+                    });
+                // Ordered by process ID: the first is the lead.
+                let lead = d.by_process.keys().next().is_none_or(|p| *p == pid);
+                MachineDemand { total, lead }
+            },
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use crate::alicloud::client::Client;
+    use crate::alicloud::rpc::CallOptions;
+    use crate::alicloud::secret::Secret;
+    use crate::alicloud::settings::{Environment, Settings};
+    use crate::alicloud::test_server::{Reply, TestServer};
+    use crate::alicloud::vpc::machine::{Demand, MachineDemand};
+    use crate::alicloud::vpc::model::{DescribeFlowLogsRequest, FlowLog};
+    use crate::alicloud::vpc::status::FlowLogStatus;
+
+    const LISTING: &str = r#"{"RequestId":"LIST-1","TotalCount":2,"PageNumber":1,"PageSize":50,"FlowLogs":{"FlowLog":[
+        {"FlowLogId":"fl-a","Status":"Activating","AggregationInterval":10,"Tags":{"Tag":[{"Key":"team","Value":"net"}]},"TrafficPath":{"TrafficPathList":["all"]}},
+        {"FlowLogId":"fl-b","Status":"Active","ResourceGroupId":"rg-1"}]}}"#;
+
+    fn client(url: &str, cache: &std::path::Path, key: &str, share: &str) -> Client {
+        let vars: HashMap<String, String> = [
+            ("XDG_CACHE_HOME", cache.to_str().unwrap()),
+            ("ALICLOUD_SHARE_RATE_LIMIT", share),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let settings = Settings {
+            access_key: Some(key.into()),
+            secret_key: Some(Secret::new("test-secret-key")),
+            vpc_endpoint: Some(url.to_owned()),
+            ..Settings::default()
+        };
+        Client::new(settings, Environment::from_map(vars, None)).unwrap()
+    }
+
+    fn activating() -> DescribeFlowLogsRequest {
+        DescribeFlowLogsRequest {
+            region_id: "cn-hangzhou".into(),
+            status: Some(FlowLogStatus::Activating),
+            ..Default::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_listing_one_process_made_serves_another_only_when_recent_enough() {
+        let hits = Arc::new(AtomicUsize::new(0));
+        let h = hits.clone();
+        let server = TestServer::start(move |_, _| {
+            h.fetch_add(1, Ordering::SeqCst);
+            Reply::json(200, LISTING)
+        })
+        .await;
+        let cache = tempfile::tempdir().unwrap();
+        let (a, b) = (
+            client(&server.url, cache.path(), "key-one", "true"),
+            client(&server.url, cache.path(), "key-one", "true"),
+        );
+        let before = b.wall_now();
+        let made = a
+            .describe_flow_logs_for_machine(&activating(), &CallOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(hits.load(Ordering::SeqCst), 1);
+        let got = b.machine_listing(&activating(), before).await.unwrap();
+        assert_eq!(got, made, "the same flow logs, from the same answer");
+        assert_eq!(got.flow_logs[0].request_id, "LIST-1");
+        assert_eq!(got.flow_logs[0].status, FlowLogStatus::Activating);
+        assert_eq!(got.flow_logs[1].resource_group_id, "rg-1");
+        assert_eq!(hits.load(Ordering::SeqCst), 1, "no call for it");
+        // Older than what the caller needs, other filters, another account: not served.
+        assert_eq!(b.machine_listing(&activating(), made.started).await, None);
+        let active = DescribeFlowLogsRequest {
+            status: Some(FlowLogStatus::Active),
+            ..activating()
+        };
+        assert_eq!(b.machine_listing(&active, before).await, None);
+        let other = client(&server.url, cache.path(), "key-two", "true");
+        assert_eq!(other.machine_listing(&activating(), before).await, None);
+        // The file names neither the key nor the filters.
+        let dir = cache
+            .path()
+            .join("terraform-provider-alicloud")
+            .join("listings");
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            let text = std::fs::read_to_string(&path).unwrap();
+            assert!(
+                !name.contains("key-one") && !text.contains("key-one"),
+                "{name}"
+            );
+            assert!(!name.contains("Activating"), "{name}");
+            // A torn file serves nobody.
+            std::fs::write(&path, &text[..text.len() / 2]).unwrap();
+        }
+        assert_eq!(b.machine_listing(&activating(), before).await, None);
+    }
+
+    #[tokio::test]
+    async fn nothing_is_shared_when_sharing_is_off() {
+        let server = TestServer::start(|_, _| Reply::json(200, LISTING)).await;
+        let cache = tempfile::tempdir().unwrap();
+        let a = client(&server.url, cache.path(), "key-one", "false");
+        let before = a.wall_now();
+        a.describe_flow_logs_for_machine(&activating(), &CallOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(a.machine_listing(&activating(), before).await, None);
+        assert_eq!(
+            a.machine_demand(&activating(), Demand::default()).await,
+            None
+        );
+        assert!(!cache.path().join("terraform-provider-alicloud").exists());
+    }
+
+    #[tokio::test]
+    async fn a_process_publishes_its_demand_and_reads_the_machines() {
+        let server = TestServer::start(|_, _| Reply::json(200, LISTING)).await;
+        let cache = tempfile::tempdir().unwrap();
+        let a = client(&server.url, cache.path(), "key-one", "true");
+        let mine = Demand {
+            waiting: 7,
+            leaving: 3,
+        };
+        assert_eq!(
+            a.machine_demand(&activating(), mine).await,
+            Some(MachineDemand {
+                total: mine,
+                lead: true
+            })
+        );
+        // Nothing waiting any more: its demand is withdrawn.
+        assert_eq!(
+            a.machine_demand(&activating(), Demand::default()).await,
+            Some(MachineDemand {
+                total: Demand::default(),
+                lead: true
+            })
+        );
+    }
+
+    #[test]
+    fn a_flow_log_is_stored_in_the_apis_own_shape() {
+        let answer: serde_json::Value = serde_json::from_str(LISTING).unwrap();
+        let item = answer["FlowLogs"]["FlowLog"][0].clone();
+        let fl: FlowLog = serde_json::from_value(item).unwrap();
+        let back: FlowLog = serde_json::from_str(&serde_json::to_string(&fl).unwrap()).unwrap();
+        assert_eq!(back, fl);
+        let text = serde_json::to_value(&fl).unwrap();
+        assert_eq!(text["Status"], "Activating");
+        assert_eq!(text["FlowLogId"], "fl-a");
+    }
+}
