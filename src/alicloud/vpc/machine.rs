@@ -223,6 +223,53 @@ impl Client {
     }
 }
 
+/// A process listing for the machine claims the listing this long at most: the others wait
+/// for its listing meanwhile instead of making their own.
+const CLAIM_FOR: f64 = 5.0;
+
+/// Who is making a listing for the machine, and since when.
+#[derive(Serialize, Deserialize)]
+struct Claim {
+    v: u32,
+    pid: u32,
+    at: f64,
+}
+
+impl Client {
+    /// Whether another process of the machine claimed the listing with these filters within
+    /// the last few seconds (it is making it, and will share it). When nobody has and `claim`
+    /// is set, this process claims it. `false` when nothing is shared.
+    pub async fn listing_claimed(&self, req: &DescribeFlowLogsRequest, claim: bool) -> bool {
+        let Some(file) = self
+            .transport()
+            .shared_file("claims", &filters(req), &VPC, &req.region_id, self.auth())
+            .await
+        else {
+            return false;
+        };
+        let now = self.wall_now();
+        let pid = std::process::id();
+        let mut claimed = false;
+        file.store_if(|old: Option<Claim>| {
+            if let Some(c) = old
+                && c.v == FORMAT
+                && c.pid != pid
+                && c.at <= now + 1.0
+                && now - c.at < CLAIM_FOR
+            {
+                claimed = true;
+                return None;
+            }
+            claim.then_some(Claim {
+                v: FORMAT,
+                pid,
+                at: now,
+            })
+        });
+        claimed
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
@@ -362,6 +409,44 @@ mod tests {
                 total: Demand::default(),
                 lead: true
             })
+        );
+    }
+
+    #[tokio::test]
+    async fn one_process_claims_a_listing_and_others_wait_for_it() {
+        let server = TestServer::start(|_, _| Reply::json(200, LISTING)).await;
+        let cache = tempfile::tempdir().unwrap();
+        let a = client(&server.url, cache.path(), "key-one", "true");
+        assert!(!a.listing_claimed(&activating(), false).await);
+        assert!(!a.listing_claimed(&activating(), true).await);
+        assert!(
+            !a.listing_claimed(&activating(), true).await,
+            "its own claim"
+        );
+        // Another process's fresh claim holds.
+        let dir = cache
+            .path()
+            .join("terraform-provider-alicloud")
+            .join("claims");
+        let file = std::fs::read_dir(&dir)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        let pid = std::process::id() + 1;
+        let other = serde_json::json!({"v": 1, "pid": pid, "at": a.wall_now()});
+        std::fs::write(&file, other.to_string()).unwrap();
+        assert!(a.listing_claimed(&activating(), false).await);
+        assert!(a.listing_claimed(&activating(), true).await);
+        // An old one does not.
+        let old = serde_json::json!({"v": 1, "pid": pid, "at": a.wall_now() - 60.0});
+        std::fs::write(&file, old.to_string()).unwrap();
+        assert!(!a.listing_claimed(&activating(), true).await);
+        let off = client(&server.url, cache.path(), "key-one", "false");
+        assert!(
+            !off.listing_claimed(&activating(), true).await,
+            "nothing shared"
         );
     }
 

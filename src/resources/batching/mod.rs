@@ -115,6 +115,10 @@ impl FlowLogApi for Batched {
         self.inner.machine_demand(req, mine).await
     }
 
+    async fn listing_claimed(&self, req: &DescribeFlowLogsRequest, claim: bool) -> bool {
+        self.inner.listing_claimed(req, claim).await
+    }
+
     async fn list_for_machine(
         &self,
         req: &DescribeFlowLogsRequest,

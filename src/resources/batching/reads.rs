@@ -16,6 +16,11 @@ use super::pages_for;
 use crate::alicloud::{CallOptions, DescribeFlowLogsRequest, Error, FlowLog};
 use crate::resources::flow_logs::{FlowLogApi, Seen};
 
+/// How long a read waits for the listing of the region another process of the machine is
+/// making, and how often it looks for it.
+const CLAIM_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+const CLAIM_POLL: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// Flow logs of the region as one listing saw them.
 struct Snapshot {
     at: Instant,
@@ -126,6 +131,30 @@ impl RegionReads {
         }
     }
 
+    /// Waits up to [`CLAIM_WAIT`] for the listing of the region another process of the machine
+    /// claimed (`None`: it did not come, or the caller gave up).
+    async fn wait_for_machine(
+        &self,
+        api: &dyn FlowLogApi,
+        opts: &CallOptions,
+    ) -> Option<(Vec<FlowLog>, Instant)> {
+        let until = Instant::now() + CLAIM_WAIT;
+        let req = self.request();
+        while Instant::now() < until && !opts.cancel.is_cancelled() {
+            if opts.deadline.is_some_and(|d| Instant::now() >= d) {
+                return None;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(CLAIM_POLL) => {}
+                _ = opts.cancel.cancelled() => return None,
+            }
+            if let Some(found) = api.machine_listing(&req, self.since).await {
+                return Some(found);
+            }
+        }
+        None
+    }
+
     pub(super) async fn read(
         &self,
         api: &dyn FlowLogApi,
@@ -178,8 +207,12 @@ impl RegionReads {
                 Next::Answer(seen) => return Ok(Some(*seen)),
                 Next::Describe => return self.describe(api, id, opts).await,
                 Next::Rent => {
-                    let Some((all, at)) = api.machine_listing(&self.request(), self.since).await
-                    else {
+                    let req = self.request();
+                    let mut shared = api.machine_listing(&req, self.since).await;
+                    if shared.is_none() && api.listing_claimed(&req, false).await {
+                        shared = self.wait_for_machine(api, opts).await;
+                    }
+                    let Some((all, at)) = shared else {
                         return self.describe(api, id, opts).await;
                     };
                     self.state
@@ -236,6 +269,13 @@ impl RegionReads {
                     let mut failed = None;
                     let listed = cell
                         .get_or_init(|| async {
+                            // Another process of the machine is listing the region: its
+                            // listing serves these reads.
+                            if api.listing_claimed(&self.request(), true).await
+                                && let Some((all, at)) = self.wait_for_machine(api, opts).await
+                            {
+                                return Some(Snapshot::new(at, all));
+                            }
                             match api.list_for_machine(&self.request(), opts).await {
                                 Ok((all, at)) => Some(Snapshot::new(at, all)),
                                 Err(e) => {

@@ -712,6 +712,7 @@ async fn a_read_is_bounded_by_its_own_deadline() {
 struct MachineShare {
     listings: Mutex<HashMap<String, (Vec<FlowLog>, Instant)>>,
     demand: Mutex<BTreeMap<u32, (crate::alicloud::Demand, Instant)>>,
+    claims: Mutex<HashMap<String, (u32, Instant)>>,
 }
 
 /// One provider process of the machine: the region, sharing with the others through `share`
@@ -761,6 +762,22 @@ impl FlowLogApi for Process {
             }
         }
         Ok((all, started))
+    }
+    async fn listing_claimed(&self, req: &DescribeFlowLogsRequest, claim: bool) -> bool {
+        let Some(share) = &self.share else {
+            return false;
+        };
+        let mut claims = share.claims.lock().unwrap();
+        let now = Instant::now();
+        match claims.get(&format!("{req:?}")) {
+            Some((pid, at)) if *pid != self.pid && now - *at < Duration::from_secs(5) => true,
+            _ => {
+                if claim {
+                    claims.insert(format!("{req:?}"), (self.pid, now));
+                }
+                false
+            }
+        }
     }
     async fn machine_demand(
         &self,
@@ -906,7 +923,7 @@ async fn the_processes_of_a_stack_share_listings_and_still_report_each_outcome()
     let (alone, shared) = (calls[0], calls[1]);
     eprintln!("calls per flow log: {alone} each process alone, {shared} sharing");
     assert!(
-        shared < 0.8 * alone,
+        shared < 0.7 * alone,
         "{shared} sharing against {alone} alone"
     );
 }

@@ -65,6 +65,12 @@ pub trait FlowLogApi: Send + Sync {
     ) -> Option<MachineDemand> {
         None
     }
+    /// Whether another provider process of the machine is making the listing with these
+    /// filters (and will share it); when none is and `claim` is set, this process claims it.
+    /// `false` when nothing is shared.
+    async fn listing_claimed(&self, _req: &DescribeFlowLogsRequest, _claim: bool) -> bool {
+        false
+    }
     /// Every flow log matching the filters, all pages, shared with the machine's other
     /// provider processes; with when the listing started.
     async fn list_for_machine(
@@ -236,6 +242,10 @@ impl FlowLogApi for Client {
         mine: Demand,
     ) -> Option<MachineDemand> {
         Client::machine_demand(self, req, mine).await
+    }
+
+    async fn listing_claimed(&self, req: &DescribeFlowLogsRequest, claim: bool) -> bool {
+        Client::listing_claimed(self, req, claim).await
     }
 
     async fn list_for_machine(
