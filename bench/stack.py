@@ -3,7 +3,7 @@
 
 Usage: python3 bench/stack.py [--units 10] [--per-unit 50] [--qps 50] [--every 7] [--count 150]
                               [--timeout 900] [--no-build] [--release-dir DIR] [--emulator PATH]
-                              [stack] [every]
+                              [stack] [every] [floor]
 
 Drives the real `terraform` CLI (dev_overrides to the release build, each workspace in its own
 temp dir with its own CLI config and HOME, CHECKPOINT_DISABLE=1, environment stripped of
@@ -18,6 +18,9 @@ TF_*/ALICLOUD_*/ALIBABA_CLOUD_*) against the local emulator, and reads API calls
           UNITS x PER_UNIT activations as one configuration (`-parallelism=UNITS*10`, the same
           number of operations in flight). Wall time, API calls per resource, share of answers
           throttled, for both, and the ratio of the wall times.
+  floor   The same UNITS x PER_UNIT stack and one configuration, of terraform_data resources
+          (no provider, no API): Terraform's own cost on this machine, and the ratio of the
+          wall times it sets before any API call.
   every   Emulator without a quota, 1 s activation: `terraform apply -parallelism=100` of COUNT
           activations, then the same against an emulator refusing every EVERY-th call with
           Throttling.User (--throttle-every). Wall time, calls per resource (refused ones
@@ -154,6 +157,37 @@ def stack(units, per_unit, qps, timeout, runs):
             med(walls_stack) / med(walls_one), med(walls_stack), med(walls_one), ", medians" if runs > 1 else ""))
 
 
+def floor(units, per_unit, timeout, runs):
+    """The same stack and configuration of terraform_data resources: no provider, no API, so
+    what Terraform's own processes cost on this machine, and the stack/configuration ratio that
+    sets before any API call."""
+    total = units * per_unit
+
+    def hcl(ids):
+        return "".join('resource "terraform_data" "r%d" {\n  input = "%d"\n}\n' % (i, i) for i in ids)
+
+    walls_stack, walls_one = [], []
+    for run in range(runs):
+        log("floor: %d units of %d terraform_data, then one configuration (run %d/%d)" % (units, per_unit, run + 1, runs))
+        ws = [Workspace(hcl(range(u * per_unit, (u + 1) * per_unit))) for u in range(units)]
+        try:
+            secs, failed = run_together(ws, ["apply", "-auto-approve", "-input=false", "-parallelism=10"], timeout)
+            if not failed:
+                walls_stack.append(secs)
+        finally:
+            for w in ws:
+                w.close()
+        w = Workspace(hcl(range(total)))
+        try:
+            walls_one.append(w.run("apply", "-auto-approve", "-input=false", "-parallelism=%d" % (units * 10)))
+        finally:
+            w.close()
+    if walls_stack and walls_one:
+        RATIOS.append("terraform_data, Terraform's own floor: stack of %d x %d %.2f s, one configuration of %d %.2f s, "
+                      "ratio %.2fx" % (units, per_unit, med(walls_stack), total, med(walls_one),
+                                       med(walls_stack) / med(walls_one)))
+
+
 def every(count, nth, timeout, runs):
     walls = {}
     for label, args in (("no refusals", []), ("every %dth call throttled" % nth, ["--throttle-every", str(nth)])):
@@ -188,7 +222,7 @@ def secs(x):
 def main():
     ap = argparse.ArgumentParser(description="Issue 15 shared-quota benchmark: a stack of units at the API quota, and "
                                              "refusals that do not depend on the rate. Figures only, nothing asserted.")
-    ap.add_argument("what", nargs="*", metavar="WHAT", help="stack, every (default: both)")
+    ap.add_argument("what", nargs="*", metavar="WHAT", help="stack, every, floor (default: stack and every)")
     ap.add_argument("--units", type=int, default=10, help="units of the stack (default 10)")
     ap.add_argument("--per-unit", type=int, default=50, help="activations per unit (default 50)")
     ap.add_argument("--qps", type=float, default=50, help="the emulator's quota in stack (default 50)")
@@ -201,9 +235,9 @@ def main():
     ap.add_argument("--emulator", metavar="PATH", help="the emulator binary to use (default: the release dir's); "
                                                         "an older build's emulator has no --throttle-every")
     args = ap.parse_args()
-    bad = [w for w in args.what if w not in ("stack", "every")]
+    bad = [w for w in args.what if w not in ("stack", "every", "floor")]
     if bad:
-        ap.error("unknown measurement %s (choose from stack, every)" % ", ".join(bad))
+        ap.error("unknown measurement %s (choose from stack, every, floor)" % ", ".join(bad))
     if args.release_dir:
         bench.use_release_dir(args.release_dir)
         args.no_build = True
@@ -221,6 +255,8 @@ def main():
     for t in args.what or ["stack", "every"]:
         if t == "stack":
             stack(args.units, args.per_unit, args.qps, args.timeout, args.runs)
+        elif t == "floor":
+            floor(args.units, args.per_unit, args.timeout, args.runs)
         else:
             every(args.count, args.every, args.timeout, args.runs)
     print("## %s, release dir %s, %d CPUs, %s" % (version, bench.REL, os.cpu_count(), time.strftime("%Y-%m-%d %H:%M")))

@@ -65,6 +65,18 @@ fn filters(req: &DescribeFlowLogsRequest) -> String {
 }
 
 impl Client {
+    /// The machine's shared file of `kind` for listings with these filters (of this account,
+    /// region and endpoint); `None` when sharing is off.
+    async fn machine_file(
+        &self,
+        kind: &str,
+        req: &DescribeFlowLogsRequest,
+    ) -> Option<std::sync::Arc<crate::alicloud::rpc::shared_bucket::SharedFile>> {
+        self.transport()
+            .shared_file(kind, &filters(req), &VPC, &req.region_id, self.auth())
+            .await
+    }
+
     /// Now, in seconds every provider process of the machine agrees on.
     pub fn wall_now(&self) -> f64 {
         self.transport().wall().now()
@@ -79,10 +91,7 @@ impl Client {
         req: &DescribeFlowLogsRequest,
         since: f64,
     ) -> Option<MachineListing> {
-        let file = self
-            .transport()
-            .shared_file(KIND, &filters(req), &VPC, &req.region_id, self.auth())
-            .await?;
+        let file = self.machine_file(KIND, req).await?;
         let stored: Stored = file.load()?;
         let started = from_micros(stored.started_us);
         let now = self.wall_now();
@@ -123,11 +132,7 @@ impl Client {
         let started = from_micros(to_micros(self.wall_now()));
         let flow_logs = self.describe_flow_logs(req, opts).await?;
         let listing = MachineListing { flow_logs, started };
-        if let Some(file) = self
-            .transport()
-            .shared_file(KIND, &filters(req), &VPC, &req.region_id, self.auth())
-            .await
-        {
+        if let Some(file) = self.machine_file(KIND, req).await {
             file.store_if(|old: Option<Stored>| {
                 let newer = old.is_none_or(|o| {
                     o.v != FORMAT
@@ -192,10 +197,7 @@ impl Client {
         req: &DescribeFlowLogsRequest,
         mine: Demand,
     ) -> Option<MachineDemand> {
-        let file = self
-            .transport()
-            .shared_file("demand", &filters(req), &VPC, &req.region_id, self.auth())
-            .await?;
+        let file = self.machine_file("demand", req).await?;
         let now = self.wall_now();
         let pid = std::process::id();
         file.with(
@@ -240,11 +242,7 @@ impl Client {
     /// the last few seconds (it is making it, and will share it). When nobody has and `claim`
     /// is set, this process claims it. `false` when nothing is shared.
     pub async fn listing_claimed(&self, req: &DescribeFlowLogsRequest, claim: bool) -> bool {
-        let Some(file) = self
-            .transport()
-            .shared_file("claims", &filters(req), &VPC, &req.region_id, self.auth())
-            .await
-        else {
+        let Some(file) = self.machine_file("claims", req).await else {
             return false;
         };
         let now = self.wall_now();
