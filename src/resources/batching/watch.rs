@@ -337,7 +337,12 @@ impl Watch {
             // Nothing else on its way, here or (as far as the machine's demand tells) in the
             // machine's other processes: gathering leavers for a shared listing gains nothing.
             let alone = keep.is_empty() && machine.total.waiting <= mine.waiting;
-            let (keep_too, leavers) = self.confirm(api.as_ref(), leavers, alone).await;
+            // Still on their way, here or (for the lead) in the whole machine.
+            let mut on_the_way = keep.len() as u64;
+            if machine.lead {
+                on_the_way = on_the_way.max(u64::from(machine.total.waiting));
+            }
+            let (keep_too, leavers) = self.confirm(api.as_ref(), leavers, alone, on_the_way).await;
             let mut st = self.lock();
             st.in_round = 0;
             st.waiters.extend(keep);
@@ -445,7 +450,8 @@ impl Watch {
     }
 
     /// Confirms where the leavers went, once enough have gathered to share a listing, the
-    /// oldest has waited [`CONFIRM_WITHIN`], or nothing else is on its way (`alone`): by one
+    /// oldest has waited [`CONFIRM_WITHIN`], nothing else is on its way (`alone`), or (in the
+    /// process that lists for the machine) as many have left as are `on_the_way`: by one
     /// listing of the status the watched one settles to, when that costs less than describing
     /// them all, then describing the rest. Returns the waiters found back in the watched status
     /// and the leavers still gathering.
@@ -454,6 +460,7 @@ impl Watch {
         api: &dyn FlowLogApi,
         leavers: Vec<(Instant, Waiter)>,
         alone: bool,
+        on_the_way: u64,
     ) -> (Vec<Waiter>, Vec<(Instant, Waiter)>) {
         let Some(oldest) = leavers.iter().map(|(t, _)| *t).min() else {
             return (Vec::new(), leavers);
@@ -470,9 +477,13 @@ impl Watch {
         if machine.lead {
             leaving = leaving.max(u64::from(machine.total.leaving));
         }
+        // Gathering pays while more are about to leave; once as many have left as are still
+        // on their way, waiting longer mostly holds Terraform's slots (its parallelism), and
+        // the operations that would fill them, back.
         let due = alone
             || oldest + CONFIRM_WITHIN <= Instant::now()
-            || leaving >= CONFIRM_PER_PAGE * settled_pages;
+            || leaving >= CONFIRM_PER_PAGE * settled_pages
+            || (machine.lead && leaving >= on_the_way);
         if !due {
             return (Vec::new(), leavers);
         }
