@@ -185,19 +185,26 @@ async fn beside_an_outside_load_it_settles_near_what_is_left() {
     );
 }
 
-#[tokio::test(start_paused = true)]
-async fn refusals_that_do_not_depend_on_its_rate_do_not_slow_it_down() {
+/// `workers` callers of one limiter for `secs` against an API that refuses every 7th call
+/// whatever the rate.
+async fn every_seventh_refused(workers: usize, secs: u64) -> (Arc<RateLimiter>, Tally) {
     let l = limiter(200.0);
     let mut a = Api::unlimited();
     a.every = Some(7);
     let t = run(
         std::slice::from_ref(&l),
         Arc::new(Mutex::new(a)),
-        40,
-        60,
+        workers,
+        secs,
         |_, _| {},
     )
     .await;
+    (l, t)
+}
+
+#[tokio::test(start_paused = true)]
+async fn refusals_that_do_not_depend_on_its_rate_do_not_slow_it_down() {
+    let (l, t) = every_seventh_refused(40, 60).await;
     let (rate, refused) = t.over(10, 60);
     // Every 7th refused: 6/7 of the 200/s ceiling gets through.
     assert!(rate >= 0.8 * 200.0 * 6.0 / 7.0, "accepted {rate}/s");
@@ -455,17 +462,7 @@ async fn a_long_queue_at_a_small_quota_settles_at_the_quota() {
 
 #[tokio::test(start_paused = true)]
 async fn a_long_queue_with_refusals_that_do_not_depend_on_its_rate_keeps_its_rate() {
-    let l = limiter(200.0);
-    let mut a = Api::unlimited();
-    a.every = Some(7);
-    let t = run(
-        std::slice::from_ref(&l),
-        Arc::new(Mutex::new(a)),
-        500,
-        30,
-        |_, _| {},
-    )
-    .await;
+    let (_, t) = every_seventh_refused(500, 30).await;
     let (rate, _) = t.over(5, 30);
     assert!(rate >= 0.8 * 200.0 * 6.0 / 7.0, "accepted {rate}/s");
 }
