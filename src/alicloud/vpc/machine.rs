@@ -189,6 +189,25 @@ pub struct MachineDemand {
     pub lead: bool,
 }
 
+impl MachineDemand {
+    /// The machine's demand as process `pid` sees it, from every process's (by process ID,
+    /// ascending): the total, and whether `pid` leads (the lowest ID with a demand; or nobody
+    /// has one).
+    pub fn of(by_process: impl IntoIterator<Item = (u32, Demand)>, pid: u32) -> MachineDemand {
+        let mut total = Demand::default();
+        let mut first = None;
+        for (p, x) in by_process {
+            first.get_or_insert(p);
+            total.waiting = total.waiting.saturating_add(x.waiting);
+            total.leaving = total.leaving.saturating_add(x.leaving);
+        }
+        MachineDemand {
+            total,
+            lead: first.is_none_or(|p| p == pid),
+        }
+    }
+}
+
 impl Client {
     /// Publishes this process's demand for listings with these filters and answers the
     /// machine's; `None` when nothing is shared or the file is busy.
@@ -210,16 +229,7 @@ impl Client {
                 if mine != Demand::default() {
                     d.by_process.insert(pid, (mine, now));
                 }
-                let total = d
-                    .by_process
-                    .values()
-                    .fold(Demand::default(), |sum, (x, _)| Demand {
-                        waiting: sum.waiting.saturating_add(x.waiting),
-                        leaving: sum.leaving.saturating_add(x.leaving),
-                    });
-                // Ordered by process ID: the first is the lead.
-                let lead = d.by_process.keys().next().is_none_or(|p| *p == pid);
-                MachineDemand { total, lead }
+                MachineDemand::of(d.by_process.iter().map(|(p, (x, _))| (*p, *x)), pid)
             },
         )
     }

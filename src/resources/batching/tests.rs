@@ -791,16 +791,10 @@ impl FlowLogApi for Process {
         if mine != crate::alicloud::Demand::default() {
             d.insert(self.pid, (mine, now));
         }
-        let total = d
-            .values()
-            .fold(crate::alicloud::Demand::default(), |s, (x, _)| {
-                crate::alicloud::Demand {
-                    waiting: s.waiting + x.waiting,
-                    leaving: s.leaving + x.leaving,
-                }
-            });
-        let lead = d.keys().next().is_none_or(|p| *p == self.pid);
-        Some(crate::alicloud::MachineDemand { total, lead })
+        Some(crate::alicloud::MachineDemand::of(
+            d.iter().map(|(p, (x, _))| (*p, *x)),
+            self.pid,
+        ))
     }
     async fn page(
         &self,
