@@ -44,6 +44,8 @@ const PROBE_C: f64 = 0.002;
 /// The send rate is counted in slices this long and smoothed ([`SMOOTH`] to the newest).
 const MEASURE_SLICE: f64 = 0.5;
 const SMOOTH: f64 = 0.8;
+/// The slice under way counts towards the send rate once it is this long.
+const MIN_SLICE: f64 = 0.25;
 /// How far back "what the API accepted" looks.
 const WINDOW: f64 = 1.0;
 /// The largest refused share one cut acts on.
@@ -147,6 +149,14 @@ pub(crate) struct Bucket {
     pub baseline_at: f64,
     /// When any process last used the bucket.
     pub updated: f64,
+    /// Seconds of the probe above the last good rate during which the rate was not what held
+    /// the callers back (the bucket overflowed): the probe does not advance meanwhile, or a
+    /// stretch of waiting would leave it far above the quota for the next burst.
+    #[serde(default)]
+    pub probe_paused: f64,
+    /// The slice being counted began with the bucket full: nothing was held back before it.
+    #[serde(default)]
+    pub slice_quiet: bool,
 }
 
 /// What one throttling answer led to, for the logs.
@@ -238,6 +248,8 @@ impl Bucket {
             verifying: false,
             baseline_at: now,
             updated: now,
+            probe_paused: 0.0,
+            slice_quiet: false,
         }
     }
 
@@ -271,7 +283,8 @@ impl Bucket {
         let w = if t < self.k {
             self.w_max * (1.0 + CUBIC_C * (t - self.k).powi(3))
         } else {
-            self.w_max * (1.0 + PROBE_C * (t - self.k).powi(3))
+            let probing = (t - self.k - self.probe_paused).max(0.0);
+            self.w_max * (1.0 + PROBE_C * probing.powi(3))
         };
         w.clamp(FLOOR, ceiling)
     }
@@ -289,6 +302,7 @@ impl Bucket {
                 .curve(self.updated, ceiling)
                 .min(self.w_max.max(self.r0));
             self.cut_at = now;
+            self.probe_paused = 0.0;
             self.since_cut_sent = 0;
             self.since_cut_refused = 0;
             self.r0 = good;
@@ -301,6 +315,14 @@ impl Bucket {
         if dt > 0.0 {
             if self.throttled {
                 self.rate = self.curve(now, ceiling);
+                let overflow = self.tokens + dt * self.rate - self.capacity();
+                let probing = now - self.cut_at - self.k - self.probe_paused;
+                if overflow > 0.0 && probing > 0.0 {
+                    // Tokens went unused: callers sent less than the rate allowed, so nothing
+                    // was learnt about the quota above the last good rate meanwhile.
+                    self.probe_paused += (overflow / self.rate).min(dt).min(probing);
+                    self.rate = self.curve(now, ceiling);
+                }
             }
             self.tokens = (self.tokens + dt * self.rate).min(self.capacity());
             self.last = now;
@@ -316,17 +338,25 @@ impl Bucket {
             self.measured = SMOOTH * slice_rate + (1.0 - SMOOTH) * self.measured;
             self.slice_start = now;
             self.slice_sent = 0;
+            // The token of this send is already taken: full but for it.
+            self.slice_quiet = self.tokens >= self.capacity() - 1.0 - 1e-9;
         }
         self.slice_sent += 1;
     }
 
     /// The send rate as measured, or the bucket's rate before anything was measured.
-    fn send_rate(&self) -> f64 {
-        if self.measured > 0.0 {
-            self.measured
+    fn send_rate(&self, now: f64) -> f64 {
+        // After a quiet stretch (the slice began with the bucket full) the slice under way
+        // counts too: a burst is not yet in the smoothed rate, and a cut from that rate would
+        // fall to the quiet stretch's. (At the quota the smoothed rate is the steadier guide.)
+        let elapsed = now - self.slice_start;
+        let current = if self.slice_quiet && elapsed >= MIN_SLICE {
+            f64::from(self.slice_sent) / elapsed
         } else {
-            self.rate
-        }
+            0.0
+        };
+        let measured = self.measured.max(current);
+        if measured > 0.0 { measured } else { self.rate }
     }
 
     /// Takes a token now: how long the caller must wait for it, and the generation its
@@ -416,6 +446,7 @@ impl Bucket {
                 self.w_max = back;
                 self.k = 0.0;
                 self.cut_at = now;
+                self.probe_paused = 0.0;
                 self.since_cut_sent = 0;
                 self.since_cut_refused = 0;
                 self.streak_rate = None;
@@ -431,7 +462,7 @@ impl Bucket {
             self.prev_share = None;
         }
         // Past the bucket's rate only by a saved-up burst: a cut never raises the rate.
-        let sent = self.send_rate().min(self.rate);
+        let sent = self.send_rate(now).min(self.rate);
         // Never below a quarter of what was sent in one cut: a share measured on few answers,
         // or inflated by answers to requests queued before the last cut, can be all refusals.
         let share = since_cut_share
@@ -444,6 +475,7 @@ impl Bucket {
         self.w_max = accepted.max(self.rate).min(ceiling);
         self.k = ((self.w_max - self.r0) / (CUBIC_C * self.w_max)).cbrt();
         self.cut_at = now;
+        self.probe_paused = 0.0;
         self.since_cut_sent = 0;
         self.since_cut_refused = 0;
         self.throttled = true;

@@ -466,3 +466,78 @@ async fn a_long_queue_with_refusals_that_do_not_depend_on_its_rate_keeps_its_rat
     let (rate, _) = t.over(5, 30);
     assert!(rate >= 0.8 * 200.0 * 6.0 / 7.0, "accepted {rate}/s");
 }
+
+/// A stack's units at the quota, then mostly waiting (a trickle of calls while flow logs
+/// activate), then all listing at once: the rate must not have probed far above the quota
+/// while it was not in use, and a throttling answer in the burst must not cut to the trickle's
+/// rate (a measured rate that lags the burst once left the tail of a stack at a tenth of the
+/// quota for seconds).
+#[tokio::test(start_paused = true)]
+async fn a_burst_after_a_quiet_stretch_keeps_near_the_quota() {
+    let l = limiter(200.0);
+    let api = Arc::new(Mutex::new(Api::new(50.0)));
+    run(std::slice::from_ref(&l), api.clone(), 40, 10, |_, _| {}).await;
+    let learnt = l.current_rate();
+    assert!(learnt <= 60.0, "learnt {learnt}/s at a 50/s quota");
+    // Four calls a second for 4 s: the bucket is never what holds them back. (Each phase
+    // counts the simulated API's time from its own start.)
+    api.lock().unwrap().last = 0.0;
+    let start = Instant::now();
+    for _ in 0..16 {
+        let sent = l.acquire().await;
+        let ok = api.lock().unwrap().call(start.elapsed().as_secs_f64());
+        if ok {
+            l.on_accepted();
+        } else {
+            l.on_throttled(sent);
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let probed = l.current_rate();
+    assert!(
+        probed <= 1.5 * learnt.max(50.0),
+        "probed to {probed}/s while sending 4/s (learnt {learnt}/s)"
+    );
+    api.lock().unwrap().last = 0.0;
+    let t = run(std::slice::from_ref(&l), api, 40, 8, |_, _| {}).await;
+    let (_, burst_refused) = t.over(0, 2);
+    assert!(burst_refused <= 0.1, "{burst_refused} refused in the burst");
+    let (after, _) = t.over(3, 8);
+    assert!(after >= 40.0, "accepted {after}/s after the burst");
+}
+
+/// A throttling answer early in a burst that follows a quiet stretch: the cut is judged by the
+/// burst's rate, not by the quiet stretch's, which the smoothed rate still shows.
+#[test]
+fn a_cut_in_a_burst_after_a_quiet_stretch_is_judged_by_the_burst() {
+    use crate::alicloud::rpc::ratelimit::{Bucket, Stats};
+    let mut b = Bucket::new(200.0, 0.0);
+    let mut stats = Stats::default();
+    let send = |b: &mut Bucket, stats: &mut Stats, t: f64| {
+        let (wait, _) = b.reserve(t, 200.0);
+        assert!(wait.is_zero(), "held back at {t}");
+        b.granted(t);
+        stats.push(t + 0.02, false);
+    };
+    // Learnt a quota of about 50/s.
+    b.throttled = true;
+    b.rate = 50.0;
+    b.r0 = 50.0;
+    b.w_max = 50.0;
+    b.measured = 50.0;
+    // Four calls a second for 5 s.
+    let mut t = 0.0;
+    while t < 5.0 {
+        send(&mut b, &mut stats, t);
+        t += 0.25;
+    }
+    // Then 40/s for 0.3 s, and the API refuses one.
+    let start = t;
+    while t < start + 0.3 {
+        send(&mut b, &mut stats, t);
+        t += 0.025;
+    }
+    stats.push(t, true);
+    assert_eq!(b.on_throttled(t, t - 0.02, 200.0, &stats), Decision::Cut);
+    assert!(b.rate >= 20.0, "cut to {}/s from a 40/s burst", b.rate);
+}
