@@ -5,11 +5,13 @@
 //! a kill mid-write, another format, too old) is rebuilt; a lock not had within a few
 //! milliseconds leaves the caller to its own copy of the bucket rather than blocking it.
 
+use std::any::Any;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -38,7 +40,12 @@ pub(crate) struct SharedFile {
     file: File,
     /// Set after the first failure to read or write it, so the logs say it once.
     warned: AtomicBool,
+    /// What [`SharedFile::load_memo`] last parsed, and the file's length and modification
+    /// time then.
+    memo: Mutex<Option<Memo>>,
 }
+
+type Memo = (u64, Option<SystemTime>, Arc<dyn Any + Send + Sync>);
 
 /// `$XDG_CACHE_HOME` (or `~/.cache`) on Unix, `%LOCALAPPDATA%` on Windows.
 pub fn cache_dir(env: &Environment) -> Option<PathBuf> {
@@ -82,6 +89,7 @@ impl SharedFile {
             path,
             file,
             warned: AtomicBool::new(false),
+            memo: Mutex::new(None),
         })
     }
 
@@ -136,13 +144,32 @@ impl SharedFile {
         Some(r)
     }
 
-    /// What the file holds, read under the lock; `None` when the lock cannot be had in time or
-    /// the file does not parse (empty, torn, another format).
-    pub(crate) fn load<T: DeserializeOwned>(&self) -> Option<T> {
+    /// What the file holds, read under the lock (`None` when the lock cannot be had in time or
+    /// the file does not parse: empty, torn, another format), parsed again only when its length or
+    /// modification time changed since the last call: processes waiting for another's listing
+    /// look at it often, and the listing of a big region is large. (A change that kept both
+    /// would leave the caller with what the file held before: older, never wrong.)
+    pub(crate) fn load_memo<T: DeserializeOwned + Send + Sync + 'static>(&self) -> Option<Arc<T>> {
         if !self.try_lock() {
             return None;
         }
-        let state = self.read();
+        let stamp = self
+            .file
+            .metadata()
+            .ok()
+            .map(|m| (m.len(), m.modified().ok()));
+        let mut memo = self.memo.lock().unwrap_or_else(|p| p.into_inner());
+        let kept = match (&*memo, stamp) {
+            (Some((len, at, value)), Some(now)) if (*len, *at) == now => {
+                value.clone().downcast::<T>().ok()
+            }
+            _ => None,
+        };
+        let state = kept.or_else(|| {
+            let state = Arc::new(self.read::<T>()?);
+            *memo = stamp.map(|(len, at)| (len, at, state.clone() as Arc<dyn Any + Send + Sync>));
+            Some(state)
+        });
         if let Err(e) = self.file.unlock() {
             self.warn_once("cannot unlock it", &e);
         }
@@ -247,6 +274,22 @@ mod tests {
         drop(a);
         let b = SharedFile::open(dir.path(), "b.json").unwrap();
         assert_eq!(b.with(load, |s| s.rate).unwrap(), 4.0);
+    }
+
+    #[test]
+    fn a_memo_serves_until_the_file_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = SharedFile::open(dir.path(), "memo.json").unwrap();
+        let b = SharedFile::open(dir.path(), "memo.json").unwrap();
+        b.with(load, |s| s.rate = 10.0).unwrap();
+        let first = a.load_memo::<State>().unwrap();
+        assert_eq!(first.rate, 10.0);
+        let again = a.load_memo::<State>().unwrap();
+        assert!(std::sync::Arc::ptr_eq(&first, &again), "parsed again");
+        b.with(load, |s| s.rate = 12.25).unwrap();
+        assert_eq!(a.load_memo::<State>().unwrap().rate, 12.25);
+        std::fs::write(dir.path().join("memo.json"), "{torn").unwrap();
+        assert!(a.load_memo::<State>().is_none());
     }
 
     #[test]

@@ -92,7 +92,7 @@ impl Client {
         since: f64,
     ) -> Option<MachineListing> {
         let file = self.machine_file(KIND, req).await?;
-        let stored: Stored = file.load()?;
+        let stored: std::sync::Arc<Stored> = file.load_memo()?;
         let started = from_micros(stored.started_us);
         let now = self.wall_now();
         let usable = stored.v == FORMAT
@@ -113,10 +113,10 @@ impl Client {
             started,
             flow_logs: stored
                 .flow_logs
-                .into_iter()
+                .iter()
                 .map(|i| FlowLog {
-                    request_id: i.request_id,
-                    ..i.flow_log
+                    request_id: i.request_id.clone(),
+                    ..i.flow_log.clone()
                 })
                 .collect(),
         })
@@ -249,9 +249,15 @@ struct Claim {
 
 impl Client {
     /// Whether another process of the machine claimed the listing with these filters within
-    /// the last few seconds (it is making it, and will share it). When nobody has and `claim`
-    /// is set, this process claims it. `false` when nothing is shared.
-    pub async fn listing_claimed(&self, req: &DescribeFlowLogsRequest, claim: bool) -> bool {
+    /// the last few seconds and after `since` (it is making it, will share it, and its listing
+    /// starts after `since`: a claim made before is no use to the caller). When nobody has and
+    /// `claim` is set, this process claims it. `false` when nothing is shared.
+    pub async fn listing_claimed(
+        &self,
+        req: &DescribeFlowLogsRequest,
+        claim: bool,
+        since: f64,
+    ) -> bool {
         let Some(file) = self.machine_file("claims", req).await else {
             return false;
         };
@@ -264,6 +270,7 @@ impl Client {
                 && c.pid != pid
                 && c.at <= now + 1.0
                 && now - c.at < CLAIM_FOR
+                && c.at > since
             {
                 claimed = true;
                 return None;
@@ -275,6 +282,41 @@ impl Client {
             })
         });
         claimed
+    }
+}
+
+/// The describes the machine's processes made for reads instead of listing the region count
+/// against this window: reads that came together this recently are worth one listing
+/// together, though none of the processes alone made enough of them.
+const RENT_WINDOW: f64 = 10.0;
+
+/// When each recent describe for a read was made, by any process of the machine.
+#[derive(Default, Serialize, Deserialize)]
+struct Rents {
+    v: u32,
+    at: Vec<f64>,
+}
+
+impl Client {
+    /// Whether a read may still describe its flow log rather than list the region (whose
+    /// price is `price` pages): yes while the machine's processes together made fewer than
+    /// `price` such describes within the last [`RENT_WINDOW`], counting this one. `None` when
+    /// nothing is shared or the file is busy.
+    pub async fn rent_describe(&self, req: &DescribeFlowLogsRequest, price: u64) -> Option<bool> {
+        let file = self.machine_file("rents", req).await?;
+        let now = self.wall_now();
+        file.with(
+            |stored: Option<Rents>| stored.filter(|r| r.v == FORMAT).unwrap_or_default(),
+            |r| {
+                r.v = FORMAT;
+                r.at.retain(|t| now - *t <= RENT_WINDOW && *t <= now + 1.0);
+                let rent = (r.at.len() as u64) < price;
+                if rent {
+                    r.at.push(now);
+                }
+                rent
+            },
+        )
     }
 }
 
@@ -425,10 +467,11 @@ mod tests {
         let server = TestServer::start(|_, _| Reply::json(200, LISTING)).await;
         let cache = tempfile::tempdir().unwrap();
         let a = client(&server.url, cache.path(), "key-one", "true");
-        assert!(!a.listing_claimed(&activating(), false).await);
-        assert!(!a.listing_claimed(&activating(), true).await);
+        let since = a.wall_now() - 1.0;
+        assert!(!a.listing_claimed(&activating(), false, since).await);
+        assert!(!a.listing_claimed(&activating(), true, since).await);
         assert!(
-            !a.listing_claimed(&activating(), true).await,
+            !a.listing_claimed(&activating(), true, since).await,
             "its own claim"
         );
         // Another process's fresh claim holds.
@@ -445,15 +488,20 @@ mod tests {
         let pid = std::process::id() + 1;
         let other = serde_json::json!({"v": 1, "pid": pid, "at": a.wall_now()});
         std::fs::write(&file, other.to_string()).unwrap();
-        assert!(a.listing_claimed(&activating(), false).await);
-        assert!(a.listing_claimed(&activating(), true).await);
+        assert!(a.listing_claimed(&activating(), false, since).await);
+        assert!(a.listing_claimed(&activating(), true, since).await);
+        // Nor one made before the caller needs a listing: its listing would not serve it.
+        assert!(
+            !a.listing_claimed(&activating(), false, a.wall_now()).await,
+            "a claim made before the caller's time"
+        );
         // An old one does not.
         let old = serde_json::json!({"v": 1, "pid": pid, "at": a.wall_now() - 60.0});
         std::fs::write(&file, old.to_string()).unwrap();
-        assert!(!a.listing_claimed(&activating(), true).await);
+        assert!(!a.listing_claimed(&activating(), true, since - 60.0).await);
         let off = client(&server.url, cache.path(), "key-one", "false");
         assert!(
-            !off.listing_claimed(&activating(), true).await,
+            !off.listing_claimed(&activating(), true, since).await,
             "nothing shared"
         );
     }

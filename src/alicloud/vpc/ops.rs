@@ -360,6 +360,14 @@ impl Client {
             }
             if got == 0 || got < answer.page_size as usize || all.len() as u64 >= answer.total_count
             {
+                if req.flow_log_id.is_none() {
+                    tracing::debug!(
+                        pages = page,
+                        flow_logs = all.len(),
+                        status = req.status.as_ref().map(|s| s.to_string()),
+                        "listed flow logs"
+                    );
+                }
                 return Ok(all);
             }
         }

@@ -115,8 +115,17 @@ impl FlowLogApi for Batched {
         self.inner.machine_demand(req, mine).await
     }
 
-    async fn listing_claimed(&self, req: &DescribeFlowLogsRequest, claim: bool) -> bool {
-        self.inner.listing_claimed(req, claim).await
+    async fn listing_claimed(
+        &self,
+        req: &DescribeFlowLogsRequest,
+        claim: bool,
+        since: tokio::time::Instant,
+    ) -> bool {
+        self.inner.listing_claimed(req, claim, since).await
+    }
+
+    async fn rent_describe(&self, req: &DescribeFlowLogsRequest, price: u64) -> Option<bool> {
+        self.inner.rent_describe(req, price).await
     }
 
     async fn list_for_machine(

@@ -3,7 +3,10 @@
 //! log each until that would have cost more than the listing, and from there one listing of
 //! the region answers every read of the process. A region of 20 managed flow logs among 5,000
 //! costs about 20 calls, a thousand managed flow logs about two listings' worth. A listing
-//! refused for permission is not the reader's error: it describes its flow log instead.
+//! refused for permission is not the reader's error: it describes its flow log instead. The
+//! machine's provider processes (a stack's units, reading together) rent together: their
+//! describes, not each one's, are weighed against one listing, which one of them makes for
+//! all while the others wait for it.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -68,6 +71,9 @@ struct State {
     rented: u64,
     /// A listing of the region failed: from then on every read describes its flow log.
     describe_only: bool,
+    /// The machine's processes together rented what listing the region costs: the next read
+    /// lists it (for all of them).
+    rented_out: bool,
 }
 
 pub(super) struct RegionReads {
@@ -82,8 +88,9 @@ pub(super) struct RegionReads {
 enum Next {
     Answer(Box<Seen>),
     Describe,
-    /// Describe, unless another process of the machine has listed the region meanwhile.
-    Rent,
+    /// Describe, unless another process of the machine has listed the region meanwhile or the
+    /// machine's reads together have rented what listing it (that many pages) costs.
+    Rent(u64),
     Probe(Shared<Probe>),
     List(Shared<Arc<Snapshot>>),
 }
@@ -189,9 +196,9 @@ impl RegionReads {
                             }
                             Some(Some(probe)) => match probe.first.seen(id) {
                                 Some(seen) => Next::Answer(Box::new(seen)),
-                                None if st.rented < pages_for(probe.total) => {
+                                None if st.rented < pages_for(probe.total) && !st.rented_out => {
                                     st.rented += 1;
-                                    Next::Rent
+                                    Next::Rent(pages_for(probe.total))
                                 }
                                 None => {
                                     let cell = Arc::new(OnceCell::new());
@@ -206,13 +213,22 @@ impl RegionReads {
             match next {
                 Next::Answer(seen) => return Ok(Some(*seen)),
                 Next::Describe => return self.describe(api, id, opts).await,
-                Next::Rent => {
+                Next::Rent(price) => {
                     let req = self.request();
-                    let mut shared = api.machine_listing(&req, self.since).await;
-                    if shared.is_none() && api.listing_claimed(&req, false).await {
-                        shared = self.wait_for_machine(api, opts).await;
+                    let shared = api.machine_listing(&req, self.since).await;
+                    if shared.is_none() && api.listing_claimed(&req, false, self.since).await {
+                        // Another process is listing the region: one reader of this process
+                        // waits for its listing, for all of them.
+                        self.state.lock().await.rented_out = true;
+                        continue;
                     }
                     let Some((all, at)) = shared else {
+                        // The units of a stack read together: their describes together, not
+                        // each process's, are weighed against one listing for all.
+                        if api.rent_describe(&req, price).await == Some(false) {
+                            self.state.lock().await.rented_out = true;
+                            continue;
+                        }
                         return self.describe(api, id, opts).await;
                     };
                     self.state
@@ -271,7 +287,7 @@ impl RegionReads {
                         .get_or_init(|| async {
                             // Another process of the machine is listing the region: its
                             // listing serves these reads.
-                            if api.listing_claimed(&self.request(), true).await
+                            if api.listing_claimed(&self.request(), true, self.since).await
                                 && let Some((all, at)) = self.wait_for_machine(api, opts).await
                             {
                                 return Some(Snapshot::new(at, all));

@@ -713,6 +713,7 @@ struct MachineShare {
     listings: Mutex<HashMap<String, (Vec<FlowLog>, Instant)>>,
     demand: Mutex<BTreeMap<u32, (crate::alicloud::Demand, Instant)>>,
     claims: Mutex<HashMap<String, (u32, Instant)>>,
+    rents: Mutex<Vec<Instant>>,
 }
 
 /// One provider process of the machine: the region, sharing with the others through `share`
@@ -763,14 +764,23 @@ impl FlowLogApi for Process {
         }
         Ok((all, started))
     }
-    async fn listing_claimed(&self, req: &DescribeFlowLogsRequest, claim: bool) -> bool {
+    async fn listing_claimed(
+        &self,
+        req: &DescribeFlowLogsRequest,
+        claim: bool,
+        since: Instant,
+    ) -> bool {
         let Some(share) = &self.share else {
             return false;
         };
         let mut claims = share.claims.lock().unwrap();
         let now = Instant::now();
         match claims.get(&format!("{req:?}")) {
-            Some((pid, at)) if *pid != self.pid && now - *at < Duration::from_secs(5) => true,
+            Some((pid, at))
+                if *pid != self.pid && now - *at < Duration::from_secs(5) && *at > since =>
+            {
+                true
+            }
             _ => {
                 if claim {
                     claims.insert(format!("{req:?}"), (self.pid, now));
@@ -778,6 +788,17 @@ impl FlowLogApi for Process {
                 false
             }
         }
+    }
+    async fn rent_describe(&self, _req: &DescribeFlowLogsRequest, price: u64) -> Option<bool> {
+        let share = self.share.as_ref()?;
+        let mut rents = share.rents.lock().unwrap();
+        let now = Instant::now();
+        rents.retain(|t| now - *t <= Duration::from_secs(10));
+        let rent = (rents.len() as u64) < price;
+        if rent {
+            rents.push(now);
+        }
+        Some(rent)
     }
     async fn machine_demand(
         &self,

@@ -66,10 +66,21 @@ pub trait FlowLogApi: Send + Sync {
         None
     }
     /// Whether another provider process of the machine is making the listing with these
-    /// filters (and will share it); when none is and `claim` is set, this process claims it.
-    /// `false` when nothing is shared.
-    async fn listing_claimed(&self, _req: &DescribeFlowLogsRequest, _claim: bool) -> bool {
+    /// filters (and will share it), having started it after `since`; when none is and `claim`
+    /// is set, this process claims it. `false` when nothing is shared.
+    async fn listing_claimed(
+        &self,
+        _req: &DescribeFlowLogsRequest,
+        _claim: bool,
+        _since: Instant,
+    ) -> bool {
         false
+    }
+    /// Whether a read may describe its flow log rather than list with these filters (a
+    /// listing of `price` pages), as far as the machine's other provider processes' reads
+    /// tell: they rent describes together. `None` when nothing is shared.
+    async fn rent_describe(&self, _req: &DescribeFlowLogsRequest, _price: u64) -> Option<bool> {
+        None
     }
     /// Every flow log matching the filters, all pages, shared with the machine's other
     /// provider processes; with when the listing started.
@@ -244,10 +255,19 @@ impl FlowLogApi for Client {
         Client::machine_demand(self, req, mine).await
     }
 
-    async fn listing_claimed(&self, req: &DescribeFlowLogsRequest, claim: bool) -> bool {
-        Client::listing_claimed(self, req, claim).await
+    async fn listing_claimed(
+        &self,
+        req: &DescribeFlowLogsRequest,
+        claim: bool,
+        since: Instant,
+    ) -> bool {
+        let since = self.wall_now() - since.elapsed().as_secs_f64();
+        Client::listing_claimed(self, req, claim, since).await
     }
 
+    async fn rent_describe(&self, req: &DescribeFlowLogsRequest, price: u64) -> Option<bool> {
+        Client::rent_describe(self, req, price).await
+    }
     async fn list_for_machine(
         &self,
         req: &DescribeFlowLogsRequest,
