@@ -741,6 +741,68 @@ mod tests {
         }
     }
 
+    /// Once the first page has told how many there are, the other pages are asked for
+    /// together (each still through the rate limiter), not one after another.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn describe_asks_for_the_later_pages_together() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let in_flight = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let (i, m) = (in_flight.clone(), most.clone());
+        let server = TestServer::start(move |_, req: &Request| {
+            let f = req.form();
+            let page: usize = f["PageNumber"].parse().unwrap();
+            let size: usize = f["PageSize"].parse().unwrap();
+            let now = i.fetch_add(1, Ordering::SeqCst) + 1;
+            m.fetch_max(now, Ordering::SeqCst);
+            std::thread::sleep(std::time::Duration::from_millis(150));
+            i.fetch_sub(1, Ordering::SeqCst);
+            Reply::json(200, &flow_logs_page(160, page, size))
+        })
+        .await;
+        let c = client(settings(&server.url));
+        let req = DescribeFlowLogsRequest {
+            region_id: "eu-central-1".into(),
+            ..Default::default()
+        };
+        let all = c.describe_flow_logs(&req, &opts()).await.unwrap();
+        assert_eq!(all.len(), 160);
+        let pages: Vec<String> = server
+            .requests()
+            .iter()
+            .map(|r| r.form()["PageNumber"].clone())
+            .collect();
+        assert_eq!(pages.len(), 4, "{pages:?}");
+        assert_eq!(pages[0], "1");
+        assert!(
+            most.load(Ordering::SeqCst) >= 2,
+            "pages 2 to 4 one at a time"
+        );
+    }
+
+    /// A region that grows while it is listed: the pages the first one did not announce are
+    /// read too.
+    #[tokio::test]
+    async fn describe_follows_a_listing_that_grows() {
+        let server = TestServer::start(|n, req: &Request| {
+            let f = req.form();
+            let page: usize = f["PageNumber"].parse().unwrap();
+            let size: usize = f["PageSize"].parse().unwrap();
+            // The first answer counts 100 flow logs; by the next, 130 exist.
+            let total = if n == 0 { 100 } else { 130 };
+            Reply::json(200, &flow_logs_page(total, page, size))
+        })
+        .await;
+        let c = client(settings(&server.url));
+        let req = DescribeFlowLogsRequest {
+            region_id: "eu-central-1".into(),
+            ..Default::default()
+        };
+        let all = c.describe_flow_logs(&req, &opts()).await.unwrap();
+        assert_eq!(all.len(), 130);
+        assert_eq!(server.count(), 3);
+    }
+
     #[tokio::test]
     async fn describe_one_found_or_not() {
         let server = TestServer::start(|_, req: &Request| {

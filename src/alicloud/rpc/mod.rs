@@ -74,6 +74,9 @@ pub struct Request<'a> {
     /// lost (a timeout, a broken connection) may have taken effect, so it is not made again.
     /// Error answers from the API are retried as usual: the API said it did nothing.
     pub creates: bool,
+    /// Many operations wait for its answer (a page of a listing): its token is taken ahead of
+    /// this process's other requests waiting for theirs.
+    pub ahead: bool,
 }
 
 /// How a request is authenticated.
@@ -437,7 +440,19 @@ impl Transport {
                 api,
                 &url,
             );
-            let sent = bounded(async { Ok(limiter.acquire().await) }, opts, api, endpoint).await?;
+            let sent = bounded(
+                async {
+                    Ok(if req.ahead {
+                        limiter.acquire_ahead().await
+                    } else {
+                        limiter.acquire().await
+                    })
+                },
+                opts,
+                api,
+                endpoint,
+            )
+            .await?;
             let give_up_at = *give_up_at.get_or_insert_with(|| {
                 let retry_until = clock::monotonic_now() + self.max_retry_timeout;
                 opts.deadline.map_or(retry_until, |d| d.min(retry_until))
@@ -773,6 +788,7 @@ mod tests {
                 params: &[],
                 retry_also: &[],
                 creates: false,
+                ahead: false,
             };
             let err = t
                 .call::<Creds>(&product, &req, Auth::Anonymous, &CallOptions::default())

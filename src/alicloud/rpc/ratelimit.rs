@@ -510,6 +510,9 @@ pub(crate) struct RateLimiter {
     wall: Wall,
     local: Mutex<Local>,
     shared: Option<SharedFile>,
+    /// This process's ordinary requests take their turn here, one reservation at a time, so
+    /// that a request that goes ahead has at most one of them before it.
+    turn: tokio::sync::Mutex<()>,
 }
 
 #[derive(Debug)]
@@ -540,6 +543,7 @@ impl RateLimiter {
                 stats: Stats::default(),
             }),
             shared,
+            turn: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -579,8 +583,20 @@ impl RateLimiter {
     }
 
     /// Waits for a token: the request may go now. Dropping the future gives up the wait (the
-    /// token stays spent).
+    /// token stays spent). This process's requests get their tokens in turn.
     pub(crate) async fn acquire(&self) -> Sent {
+        let _turn = self.turn.lock().await;
+        self.reserve_and_wait().await
+    }
+
+    /// Waits for a token ahead of this process's requests queued in [`RateLimiter::acquire`]
+    /// (behind at most one of them): for a listing whose answer many operations wait for.
+    /// The rate is the same; only the order changes.
+    pub(crate) async fn acquire_ahead(&self) -> Sent {
+        self.reserve_and_wait().await
+    }
+
+    async fn reserve_and_wait(&self) -> Sent {
         let ceiling = self.ceiling;
         loop {
             let (wait, generation, now) = self.update(|b, _, now| {

@@ -227,6 +227,7 @@ pub async fn assume_role(
         params: &params,
         retry_also: &[],
         creates: false,
+        ahead: false,
     };
     let answer: RawAnswer = transport
         .call(&STS, &req, Auth::Signed(base), &CallOptions::default())
@@ -257,6 +258,7 @@ pub async fn assume_role_with_oidc(
         params: &params,
         retry_also: &[],
         creates: false,
+        ahead: false,
     };
     let answer: RawAnswer = transport
         .call(&STS, &req, Auth::Anonymous, &CallOptions::default())

@@ -53,6 +53,7 @@ impl Client {
             params: &params,
             retry_also,
             creates: false,
+            ahead: false,
         };
         let answer: ActionAnswer = self.transport().call(&VPC, &req, self.auth(), opts).await?;
         Ok(ActionResponse {
@@ -103,6 +104,7 @@ impl Client {
             params: &params,
             retry_also: CREATE_CONFLICT_CODES,
             creates: true,
+            ahead: false,
         };
         let answer: CreateAnswer = self
             .transport()
@@ -264,6 +266,7 @@ impl Client {
             // errors are not retried: the resource describes the flow log again and decides.
             retry_also: TOGGLE_CONFLICT_CODES,
             creates: false,
+            ahead: false,
         };
         let answer: ActionAnswer = self.transport().call(&VPC, &req, self.auth(), opts).await?;
         Ok(ActionResponse {
@@ -333,6 +336,8 @@ impl Client {
             params: &params,
             retry_also: &[],
             creates: false,
+            // A page of a listing that many operations wait for (not one flow log's describe).
+            ahead: req.flow_log_id.is_none(),
         };
         let answer: DescribeAnswer = self
             .transport()
@@ -341,7 +346,10 @@ impl Client {
         Ok(answer.into_page(page_size))
     }
 
-    /// Every flow log matching the filters, across all pages.
+    /// Every flow log matching the filters, across all pages. Once the first page has told
+    /// how many there are, the rest are asked for together: each still waits its turn at the
+    /// rate limiter, but the listing no longer queues once per page behind every other call,
+    /// which kept the operations it serves waiting (and shifted more flow logs between pages).
     pub async fn describe_flow_logs(
         &self,
         req: &DescribeFlowLogsRequest,
@@ -349,27 +357,42 @@ impl Client {
     ) -> Result<Vec<FlowLog>, Error> {
         let mut all: Vec<FlowLog> = Vec::new();
         let mut ids = std::collections::HashSet::new();
-        for page in 1..=MAX_PAGES {
-            let answer = self.describe_flow_logs_page(req, page, opts).await?;
-            let got = answer.flow_logs.len();
-            for item in answer.flow_logs {
-                // A flow log created while paging shifts the pages: skip what we already have.
-                if item.flow_log_id.is_empty() || ids.insert(item.flow_log_id.clone()) {
-                    all.push(item);
+        let mut next = 1;
+        let mut expected = 1;
+        while next <= MAX_PAGES {
+            let last = expected.clamp(next, MAX_PAGES);
+            let answers = futures_util::future::join_all(
+                (next..=last).map(|page| self.describe_flow_logs_page(req, page, opts)),
+            )
+            .await;
+            for (page, answer) in (next..=last).zip(answers) {
+                let answer = answer?;
+                let got = answer.flow_logs.len();
+                for item in answer.flow_logs {
+                    // A flow log created while paging shifts the pages: skip what we already
+                    // have.
+                    if item.flow_log_id.is_empty() || ids.insert(item.flow_log_id.clone()) {
+                        all.push(item);
+                    }
                 }
-            }
-            if got == 0 || got < answer.page_size as usize || all.len() as u64 >= answer.total_count
-            {
-                if req.flow_log_id.is_none() {
-                    tracing::debug!(
-                        pages = page,
-                        flow_logs = all.len(),
-                        status = req.status.as_ref().map(|s| s.to_string()),
-                        "listed flow logs"
-                    );
+                if got == 0
+                    || got < answer.page_size as usize
+                    || all.len() as u64 >= answer.total_count
+                {
+                    if req.flow_log_id.is_none() {
+                        tracing::debug!(
+                            pages = page,
+                            flow_logs = all.len(),
+                            status = req.status.as_ref().map(|s| s.to_string()),
+                            "listed flow logs"
+                        );
+                    }
+                    return Ok(all);
                 }
-                return Ok(all);
+                let size = u64::from(answer.page_size.max(1));
+                expected = u32::try_from(answer.total_count.div_ceil(size)).unwrap_or(MAX_PAGES);
             }
+            next = last + 1;
         }
         Err(Error::InvalidResponse {
             api: VPC.name,

@@ -541,3 +541,32 @@ fn a_cut_in_a_burst_after_a_quiet_stretch_is_judged_by_the_burst() {
     assert_eq!(b.on_throttled(t, t - 0.02, 200.0, &stats), Decision::Cut);
     assert!(b.rate >= 20.0, "cut to {}/s from a 40/s burst", b.rate);
 }
+
+/// A page of a listing that many operations wait for takes its token ahead of the process's
+/// other requests queued for theirs (behind at most one of them), at the same rate.
+#[tokio::test(start_paused = true)]
+async fn a_listing_page_goes_ahead_of_the_queue() {
+    let l = Arc::new(RateLimiter::new(10.0));
+    time_for(&l, 1).await; // the burst
+    let start = Instant::now();
+    let queued: Vec<_> = (0..20)
+        .map(|_| {
+            let l = l.clone();
+            tokio::spawn(async move {
+                l.acquire().await;
+                start.elapsed()
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    l.acquire_ahead().await;
+    let ahead = start.elapsed();
+    // Twenty queued at 10/s take two seconds; the page waited for one of them.
+    assert!(ahead <= Duration::from_millis(250), "{ahead:?}");
+    let mut last = Duration::ZERO;
+    for t in queued {
+        last = last.max(t.await.unwrap());
+    }
+    // The rate held: 21 tokens at 10/s.
+    assert!(last >= Duration::from_millis(1900), "{last:?}");
+}
