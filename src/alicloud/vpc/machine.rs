@@ -93,16 +93,11 @@ impl Client {
     ) -> Option<MachineListing> {
         let file = self.machine_file(KIND, req).await?;
         let stored: std::sync::Arc<Stored> = file.load_memo()?;
-        let started = from_micros(stored.started_us);
-        let now = self.wall_now();
-        let usable = stored.v == FORMAT
-            && stored.provider == env!("CARGO_PKG_VERSION")
-            && started > since
-            && started <= now + 1.0
-            && now - started <= MAX_AGE;
-        if !usable {
+        if !self.serves(&stored, since) {
             return None;
         }
+        let started = from_micros(stored.started_us);
+        let now = self.wall_now();
         tracing::debug!(
             region_id = %req.region_id,
             age_ms = ((now - started).max(0.0) * 1000.0).round(),
@@ -120,6 +115,29 @@ impl Client {
                 })
                 .collect(),
         })
+    }
+
+    /// Whether a listing [`Client::machine_listing`] would answer is stored: the same rules,
+    /// without copying the flow logs out or saying so in the logs (waits ask often).
+    pub async fn machine_listing_stored(&self, req: &DescribeFlowLogsRequest, since: f64) -> bool {
+        let Some(file) = self.machine_file(KIND, req).await else {
+            return false;
+        };
+        let Some(stored) = file.load_memo::<Stored>() else {
+            return false;
+        };
+        self.serves(&stored, since)
+    }
+
+    /// Whether a stored listing serves a caller that needs one started after `since`.
+    fn serves(&self, stored: &Stored, since: f64) -> bool {
+        let started = from_micros(stored.started_us);
+        let now = self.wall_now();
+        stored.v == FORMAT
+            && stored.provider == env!("CARGO_PKG_VERSION")
+            && started > since
+            && started <= now + 1.0
+            && now - started <= MAX_AGE
     }
 
     /// Lists every flow log matching the filters (all pages) and stores the listing for the
@@ -191,19 +209,24 @@ pub struct MachineDemand {
 
 impl MachineDemand {
     /// The machine's demand as process `pid` sees it, from every process's (by process ID,
-    /// ascending): the total, and whether `pid` leads (the lowest ID with a demand; or nobody
-    /// has one).
+    /// ascending): the total, and whether `pid` leads: the lowest ID with operations waiting
+    /// (it makes rounds, so it lists each round for all), else the lowest with a demand, or
+    /// nobody has one.
     pub fn of(by_process: impl IntoIterator<Item = (u32, Demand)>, pid: u32) -> MachineDemand {
         let mut total = Demand::default();
         let mut first = None;
+        let mut first_waiting = None;
         for (p, x) in by_process {
             first.get_or_insert(p);
+            if x.waiting > 0 {
+                first_waiting.get_or_insert(p);
+            }
             total.waiting = total.waiting.saturating_add(x.waiting);
             total.leaving = total.leaving.saturating_add(x.leaving);
         }
         MachineDemand {
             total,
-            lead: first.is_none_or(|p| p == pid),
+            lead: first_waiting.or(first).is_none_or(|p| p == pid),
         }
     }
 }
@@ -504,6 +527,20 @@ mod tests {
             !off.listing_claimed(&activating(), true, since).await,
             "nothing shared"
         );
+    }
+
+    #[test]
+    fn the_lead_is_the_lowest_process_with_operations_waiting() {
+        let d = |waiting, leaving| Demand { waiting, leaving };
+        let all = [(10, d(0, 5)), (20, d(3, 0)), (30, d(7, 2))];
+        let of = |pid| MachineDemand::of(all, pid);
+        assert_eq!(of(20).total, d(10, 7));
+        // Process 10 has only leavers: it makes no rounds of listings, so 20 leads.
+        assert!(!of(10).lead && of(20).lead && !of(30).lead);
+        // With nobody waiting, the lowest with leavers leads.
+        let leaving = [(10, d(0, 5)), (30, d(0, 2))];
+        assert!(MachineDemand::of(leaving, 10).lead);
+        assert!(MachineDemand::of([], 10).lead, "nobody else: alone");
     }
 
     #[test]

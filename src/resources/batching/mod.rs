@@ -107,6 +107,14 @@ impl FlowLogApi for Batched {
         self.inner.machine_listing(req, since).await
     }
 
+    async fn machine_listing_stored(
+        &self,
+        req: &DescribeFlowLogsRequest,
+        since: tokio::time::Instant,
+    ) -> bool {
+        self.inner.machine_listing_stored(req, since).await
+    }
+
     async fn machine_demand(
         &self,
         req: &DescribeFlowLogsRequest,

@@ -12,7 +12,10 @@
 //! The machine's other provider processes (a stack's units) wait on the same statuses: a
 //! listing one of them made serves the waiters of this one that joined (or were last seen)
 //! before it started, and each round publishes how many wait here, so that the processes list
-//! when together they are worth a listing and one of them (the lead) lists for all.
+//! when together they are worth a listing and one of them (the lead) lists for all. The lead
+//! also lists where the others' leavers went, judging from its own listings how many have
+//! left (the published demand lags a round or two); the others look for its listings between
+//! their rounds, so that each hop costs them little more than it costs the lead.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -40,6 +43,9 @@ pub(super) const ROUND: Duration = Duration::from_millis(250);
 /// more often would cost calls, not time. (With fewer, an operation's latency is what counts:
 /// Terraform's parallelism waits for it.)
 pub(super) const BUSY_ROUND: Duration = Duration::from_millis(500);
+
+/// How often a process that waits for another's listings looks for them between rounds.
+const SHARED_POLL: Duration = Duration::from_millis(50);
 
 /// Leavers wait at most this long for others to share the listing that confirms them.
 pub(super) const CONFIRM_WITHIN: Duration = Duration::from_secs(2);
@@ -106,6 +112,16 @@ struct State {
     /// a listing the lead process makes serves them all, so it is worth making when together
     /// they outnumber its pages.
     machine: MachineDemand,
+    /// When this process (the lead) last listed the settled status for the other processes'
+    /// leavers alone.
+    listed_for_others: Option<Instant>,
+    /// The flow logs the newest listing of the watched status showed (whoever waits for
+    /// them), how many have left it since the last listing of the settled status, and how many
+    /// it showed: the machine's leavers and those on their way as they are now, where the
+    /// processes' published demand is a round or two behind.
+    last_listed: std::collections::HashSet<String>,
+    left_unconfirmed: u64,
+    in_status: u64,
 }
 
 pub(super) struct Watch {
@@ -294,7 +310,7 @@ impl Watch {
                 st.last_round.map(|t| t + every)
             };
             if let Some(due) = due {
-                tokio::time::sleep_until(due).await;
+                self.sleep_until(api.as_ref(), due).await;
             }
             let (batch, leavers, pages) = {
                 let mut st = self.lock();
@@ -306,7 +322,10 @@ impl Watch {
                 }
                 st.last_round = Some(Instant::now());
                 st.in_round = st.waiters.len();
-                st.busy = (st.waiters.len() + st.leavers.len()) as u64
+                // The machine's too: the lead's listings serve them all.
+                let machine =
+                    u64::from(st.machine.total.waiting) + u64::from(st.machine.total.leaving);
+                st.busy = ((st.waiters.len() + st.leavers.len()) as u64).max(machine)
                     > u64::from(crate::alicloud::vpc::MAX_PAGE_SIZE);
                 (
                     std::mem::take(&mut st.waiters),
@@ -340,7 +359,15 @@ impl Watch {
             // Still on their way, here or (for the lead) in the whole machine.
             let mut on_the_way = keep.len() as u64;
             if machine.lead {
-                on_the_way = on_the_way.max(u64::from(machine.total.waiting));
+                // The newest listing shows the machine's flow logs still on their way; the
+                // published demand still counts some that have left.
+                let in_status = self.lock().in_status;
+                on_the_way = on_the_way.max(in_status);
+            }
+            if leavers.is_empty() && machine.lead && !keep.is_empty() {
+                let opts = CallOptions::latest(keep.iter().map(|w| &w.opts));
+                self.confirm_for_others(api.as_ref(), &opts, on_the_way)
+                    .await;
             }
             let (keep_too, leavers) = self.confirm(api.as_ref(), leavers, alone, on_the_way).await;
             let mut st = self.lock();
@@ -348,6 +375,49 @@ impl Watch {
             st.waiters.extend(keep);
             st.waiters.extend(keep_too);
             st.leavers.extend(leavers);
+        }
+    }
+
+    /// Sleeps until `due`; in a process that does not list for the machine, only until
+    /// another process shares a listing that serves some of the waiters or leavers: the round
+    /// then starts at once rather than up to a round later (each such hop would add to every
+    /// operation's time).
+    async fn sleep_until(&self, api: &dyn FlowLogApi, due: Instant) {
+        loop {
+            let now = Instant::now();
+            if now >= due {
+                return;
+            }
+            let (waiting, leaving) = {
+                let st = self.lock();
+                if st.machine.lead || !self.listings.allowed() {
+                    (None, None)
+                } else {
+                    (
+                        st.waiters.iter().map(|w| w.need).min(),
+                        st.leavers.iter().map(|(_, w)| w.need).min(),
+                    )
+                }
+            };
+            if waiting.is_none() && leaving.is_none() {
+                tokio::time::sleep_until(due).await;
+                return;
+            }
+            tokio::time::sleep_until(due.min(now + SHARED_POLL)).await;
+            if let Some(since) = waiting
+                && api
+                    .machine_listing_stored(&self.request(&self.status), since)
+                    .await
+            {
+                return;
+            }
+            if let (Some(since), Some(settled)) = (leaving, self.status.settles_to())
+                && api
+                    .machine_listing_stored(&self.request(&settled), since)
+                    .await
+            {
+                return;
+            }
         }
     }
 
@@ -423,6 +493,17 @@ impl Watch {
         started: Instant,
         batch: Vec<Waiter>,
     ) -> (Vec<Waiter>, Vec<Waiter>) {
+        {
+            let mut st = self.lock();
+            let left = st
+                .last_listed
+                .iter()
+                .filter(|id| !listed.contains_key(*id))
+                .count() as u64;
+            st.left_unconfirmed += left;
+            st.last_listed = listed.keys().cloned().collect();
+            st.in_status = listed.len() as u64;
+        }
         let mut keep = Vec::new();
         let mut leavers = Vec::new();
         let mut describe = Vec::new();
@@ -469,21 +550,25 @@ impl Watch {
         if leavers.is_empty() {
             return (Vec::new(), leavers);
         }
-        let (settled_pages, machine) = {
+        let (settled_pages, machine, left) = {
             let st = self.lock();
-            (st.settled_pages, st.machine)
+            (st.settled_pages, st.machine, st.left_unconfirmed)
         };
         let mut leaving = leavers.len() as u64;
         if machine.lead {
-            leaving = leaving.max(u64::from(machine.total.leaving));
+            leaving = leaving.max(u64::from(machine.total.leaving)).max(left);
         }
+        // Another process leads and the machine's leavers are worth a listing: it lists where
+        // they went for all (`confirm_for_others`); these wait for that, up to the window.
+        let lead_confirms = !machine.lead && u64::from(machine.total.leaving) > settled_pages;
         // Gathering pays while more are about to leave; once as many have left as are still
         // on their way, waiting longer mostly holds Terraform's slots (its parallelism), and
         // the operations that would fill them, back.
-        let due = alone
-            || oldest + CONFIRM_WITHIN <= Instant::now()
-            || leaving >= CONFIRM_PER_PAGE * settled_pages
-            || (machine.lead && leaving >= on_the_way);
+        let due = oldest + CONFIRM_WITHIN <= Instant::now()
+            || (!lead_confirms
+                && (alone
+                    || leaving >= CONFIRM_PER_PAGE * settled_pages
+                    || (machine.lead && leaving >= on_the_way)));
         if !due {
             return (Vec::new(), leavers);
         }
@@ -496,6 +581,48 @@ impl Watch {
                 .await,
             Vec::new(),
         )
+    }
+
+    /// The lead process, with no leavers of its own, lists the status the watched one settles
+    /// to for the other processes' leavers (they find it shared), by the rule its own leavers
+    /// follow: once as many have left as are still on their way, or enough to fill its pages.
+    /// At most once per [`CONFIRM_WITHIN`] / 2: the others' demand still counts the leavers a
+    /// listing answered until their next round.
+    async fn confirm_for_others(&self, api: &dyn FlowLogApi, opts: &CallOptions, on_the_way: u64) {
+        let Some(settled) = self.status.settles_to() else {
+            return;
+        };
+        let (settled_pages, leaving, last) = {
+            let st = self.lock();
+            (
+                st.settled_pages,
+                u64::from(st.machine.total.leaving).max(st.left_unconfirmed),
+                st.listed_for_others,
+            )
+        };
+        let now = Instant::now();
+        let due = leaving > settled_pages
+            && (leaving >= on_the_way || leaving >= CONFIRM_PER_PAGE * settled_pages)
+            && last.is_none_or(|t| t + CONFIRM_WITHIN / 2 <= now);
+        if !due || !self.listings.allowed() {
+            return;
+        }
+        self.lock().listed_for_others = Some(now);
+        tracing::debug!(
+            listed = %settled,
+            leavers = leaving,
+            "listing the region's flow logs in one status for other processes' waiting operations"
+        );
+        match api.list_for_machine(&self.request(&settled), opts).await {
+            Ok((listed, _)) => {
+                let mut st = self.lock();
+                st.settled_pages = pages_for(listed.len() as u64);
+                st.left_unconfirmed = 0;
+            }
+            Err(e) => {
+                self.listings.refused_by(&e);
+            }
+        }
     }
 
     /// Answers the leavers found in a listing of the status the watched one settles to that
@@ -516,7 +643,11 @@ impl Watch {
         else {
             return leavers;
         };
-        self.lock().settled_pages = pages;
+        {
+            let mut st = self.lock();
+            st.settled_pages = pages;
+            st.left_unconfirmed = 0;
+        }
         let mut rest = Vec::new();
         for (t, mut w) in leavers {
             if w.need >= started {
@@ -551,7 +682,10 @@ impl Watch {
         }
         let listed = match self.list(api, &settled, &mut leavers).await {
             Listed::Found(listed, pages, _) => {
-                self.lock().settled_pages = pages;
+                let mut st = self.lock();
+                st.settled_pages = pages;
+                st.left_unconfirmed = 0;
+                drop(st);
                 listed
             }
             Listed::Failed => return leavers,

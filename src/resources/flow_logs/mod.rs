@@ -55,6 +55,14 @@ pub trait FlowLogApi: Send + Sync {
     ) -> Option<(Vec<FlowLog>, Instant)> {
         None
     }
+    /// Whether [`FlowLogApi::machine_listing`] would answer a listing (cheaper: nothing copied).
+    async fn machine_listing_stored(
+        &self,
+        _req: &DescribeFlowLogsRequest,
+        _since: Instant,
+    ) -> bool {
+        false
+    }
     /// Publishes this process's demand for listings with these filters to the machine's
     /// other provider processes (same account, region and endpoint) and answers the
     /// machine's, this process's included. `None` when nothing is shared.
@@ -253,6 +261,11 @@ impl FlowLogApi for Client {
         mine: Demand,
     ) -> Option<MachineDemand> {
         Client::machine_demand(self, req, mine).await
+    }
+
+    async fn machine_listing_stored(&self, req: &DescribeFlowLogsRequest, since: Instant) -> bool {
+        let since = self.wall_now() - since.elapsed().as_secs_f64();
+        Client::machine_listing_stored(self, req, since).await
     }
 
     async fn listing_claimed(
