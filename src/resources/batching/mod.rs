@@ -38,6 +38,8 @@ pub struct Batched {
     listings: Arc<Listings>,
     reads: Mutex<HashMap<String, Arc<RegionReads>>>,
     watches: Mutex<HashMap<(String, FlowLogStatus), Arc<Watch>>>,
+    /// When this process began its work: the reads take the machine's listings made since.
+    began: tokio::time::Instant,
 }
 
 impl Batched {
@@ -47,13 +49,16 @@ impl Batched {
             listings: Arc::new(Listings::default()),
             reads: Mutex::new(HashMap::new()),
             watches: Mutex::new(HashMap::new()),
+            began: tokio::time::Instant::now(),
         }
     }
 
     fn region_reads(&self, region: &str) -> Arc<RegionReads> {
         let mut map = self.reads.lock().unwrap_or_else(|p| p.into_inner());
         map.entry(region.to_owned())
-            .or_insert_with(|| Arc::new(RegionReads::new(region, self.listings.clone())))
+            .or_insert_with(|| {
+                Arc::new(RegionReads::new(region, self.listings.clone(), self.began))
+            })
             .clone()
     }
 

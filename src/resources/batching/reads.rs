@@ -80,8 +80,10 @@ pub(super) struct RegionReads {
     region: String,
     listings: Arc<Listings>,
     state: Mutex<State>,
-    /// The first read: a listing of the region another provider process of the machine made
-    /// after this serves the reads as the region's own listing would.
+    /// When this process began its work (its configuration): a listing of the region another
+    /// provider process of the machine made after this serves the reads as the region's own
+    /// listing would. Earlier commands had ended by then, and this process changes no flow
+    /// log before reading it.
     since: Instant,
 }
 
@@ -96,12 +98,12 @@ enum Next {
 }
 
 impl RegionReads {
-    pub(super) fn new(region: &str, listings: Arc<Listings>) -> Self {
+    pub(super) fn new(region: &str, listings: Arc<Listings>, since: Instant) -> Self {
         RegionReads {
             region: region.to_owned(),
             listings,
             state: Mutex::new(State::default()),
-            since: Instant::now(),
+            since,
         }
     }
 
