@@ -1026,3 +1026,47 @@ async fn the_other_processes_of_a_stack_are_answered_about_as_fast_as_the_lead()
         "others {worst:.2} s against the lead's {lead:.2} s"
     );
 }
+
+/// The end of a stack: each process has a few leavers left, fewer than a listing of where they
+/// went costs, but together more. One process lists for all (claiming the listing) and the
+/// others wait for it, rather than each describing its own.
+#[tokio::test(start_paused = true)]
+async fn the_last_leavers_of_a_stack_share_one_listing() {
+    let (units, per) = (5, 6);
+    let mut calls = Vec::new();
+    for share in [false, true] {
+        // 470 flow logs already Active: a listing of Active costs 10 pages.
+        let region = Region::new(500, "Active", Duration::from_secs(1));
+        for i in 0..units * per {
+            region
+                .logs
+                .lock()
+                .unwrap()
+                .get_mut(&id(i))
+                .unwrap()
+                .0
+                .status = "Inactive".into();
+        }
+        let outs = stack(&region, units, per, share).await;
+        for (out, _) in &outs[..units * per] {
+            assert!(out.result.is_ok());
+            assert_eq!(
+                out.last_seen.as_ref().unwrap().status,
+                FlowLogStatus::Active
+            );
+        }
+        calls.push((
+            region.describes.load(Ordering::SeqCst),
+            region.pages.load(Ordering::SeqCst),
+        ));
+    }
+    eprintln!(
+        "describes and pages: alone {:?}, sharing {:?}",
+        calls[0], calls[1]
+    );
+    let ((alone_d, alone_p), (shared_d, shared_p)) = (calls[0], calls[1]);
+    assert!(
+        shared_d + shared_p < alone_d + alone_p,
+        "sharing {shared_d} describes and {shared_p} pages, alone {alone_d} and {alone_p}"
+    );
+}

@@ -572,6 +572,26 @@ impl Watch {
         if !due {
             return (Vec::new(), leavers);
         }
+        // One listing serves the machine's leavers, not only these: whichever process is due
+        // first makes it for all (claiming it), the others wait for it rather than describe
+        // theirs or list too.
+        let leaving = leaving.max(u64::from(machine.total.leaving));
+        if let Some(settled) = self.status.settles_to()
+            && leaving > settled_pages
+            && self.listings.allowed()
+        {
+            let since = leavers
+                .iter()
+                .map(|(_, w)| w.need)
+                .max()
+                .unwrap_or_else(Instant::now);
+            if api
+                .listing_claimed(&self.request(&settled), true, since)
+                .await
+            {
+                return (Vec::new(), leavers);
+            }
+        }
         let leavers: Vec<Waiter> = leavers.into_iter().map(|(_, w)| w).collect();
         let rest = self
             .list_settled(api, leavers, settled_pages, leaving)
@@ -608,6 +628,9 @@ impl Watch {
             return;
         }
         self.lock().listed_for_others = Some(now);
+        // Claimed, so that a process whose leavers are due meanwhile waits for this listing.
+        api.listing_claimed(&self.request(&settled), true, now)
+            .await;
         tracing::debug!(
             listed = %settled,
             leavers = leaving,
