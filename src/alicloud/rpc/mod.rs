@@ -398,6 +398,24 @@ impl Transport {
         }
     }
 
+    /// The rate the limiter of this account, region and product allows now, in requests per
+    /// second, while this process's requests queue for it (the quota sets the pace); `None`
+    /// when none do or the credentials cannot be had.
+    pub(crate) async fn current_rate(
+        &self,
+        product: &Product,
+        region_id: &str,
+        auth: Auth<'_>,
+    ) -> Option<f64> {
+        let account = match auth {
+            Auth::Signed(cache) => cache.get().await.ok()?.access_key_id.clone(),
+            Auth::Anonymous => String::new(),
+        };
+        let url = self.url(product, Some(region_id)).ok()?;
+        let limiter = self.limits.bucket(&account, region_id, product.name, &url);
+        limiter.saturated().then(|| limiter.current_rate())
+    }
+
     /// Calls `req.action` of `product` and decodes the answer, retrying transient failures
     /// (and `req.retry_also`) with jittered backoff within `max_retry_timeout` and the caller's
     /// deadline. Temporary credentials refused as expired are renewed and the call made again,

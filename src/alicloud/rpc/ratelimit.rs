@@ -513,6 +513,18 @@ pub(crate) struct RateLimiter {
     /// This process's ordinary requests take their turn here, one reservation at a time, so
     /// that a request that goes ahead has at most one of them before it.
     turn: tokio::sync::Mutex<()>,
+    /// Requests of this process waiting for their turn: the quota, not the callers, sets the
+    /// pace while there are any.
+    queued: std::sync::atomic::AtomicUsize,
+}
+
+/// Counts a request among those waiting for their turn while it does.
+struct Queued<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 #[derive(Debug)]
@@ -544,6 +556,7 @@ impl RateLimiter {
             }),
             shared,
             turn: tokio::sync::Mutex::new(()),
+            queued: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
@@ -585,8 +598,20 @@ impl RateLimiter {
     /// Waits for a token: the request may go now. Dropping the future gives up the wait (the
     /// token stays spent). This process's requests get their tokens in turn.
     pub(crate) async fn acquire(&self) -> Sent {
-        let _turn = self.turn.lock().await;
-        self.reserve_and_wait().await
+        let turn = {
+            self.queued
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let _queued = Queued(&self.queued);
+            self.turn.lock().await
+        };
+        let sent = self.reserve_and_wait().await;
+        drop(turn);
+        sent
+    }
+
+    /// Whether requests of this process are waiting for their turn at the limiter.
+    pub(crate) fn saturated(&self) -> bool {
+        self.queued.load(std::sync::atomic::Ordering::Relaxed) > 0
     }
 
     /// Waits for a token ahead of this process's requests queued in [`RateLimiter::acquire`]

@@ -77,6 +77,14 @@ impl Client {
             .await
     }
 
+    /// The rate this account's VPC calls in the region may go at now (the limiter's), in
+    /// requests per second, while calls queue for it.
+    pub async fn vpc_rate(&self, region_id: &str) -> Option<f64> {
+        self.transport()
+            .current_rate(&VPC, region_id, self.auth())
+            .await
+    }
+
     /// Now, in seconds every provider process of the machine agrees on.
     pub fn wall_now(&self) -> f64 {
         self.transport().wall().now()

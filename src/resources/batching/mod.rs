@@ -112,6 +112,10 @@ impl FlowLogApi for Batched {
         self.inner.machine_listing(req, since).await
     }
 
+    async fn api_rate(&self, region_id: &str) -> Option<f64> {
+        self.inner.api_rate(region_id).await
+    }
+
     async fn machine_listing_stored(
         &self,
         req: &DescribeFlowLogsRequest,

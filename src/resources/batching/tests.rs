@@ -30,6 +30,8 @@ struct Region {
     /// Listings take this long (paused time).
     list_delay: Mutex<Duration>,
     fates: Mutex<HashMap<String, Fate>>,
+    /// What the rate limiter would say of the pace while calls queue for it.
+    rate: Mutex<Option<f64>>,
 }
 
 /// How an activation ends instead of `Active`.
@@ -55,6 +57,7 @@ impl Region {
             list_error: Mutex::new(None),
             list_delay: Mutex::new(Duration::ZERO),
             fates: Mutex::new(HashMap::new()),
+            rate: Mutex::new(None),
         })
     }
 
@@ -101,6 +104,9 @@ fn opts() -> CallOptions {
 
 #[async_trait]
 impl FlowLogApi for Region {
+    async fn api_rate(&self, _region_id: &str) -> Option<f64> {
+        *self.rate.lock().unwrap()
+    }
     async fn describe(
         &self,
         _region_id: &str,
@@ -1069,4 +1075,37 @@ async fn the_last_leavers_of_a_stack_share_one_listing() {
         shared_d + shared_p < alone_d + alone_p,
         "sharing {shared_d} describes and {shared_p} pages, alone {alone_d} and {alone_p}"
     );
+}
+
+/// Under a small quota that the operations' own calls already fill (calls queue at the rate
+/// limiter), a wait lists its status no more often than a twentieth of the rate allows: at
+/// 15 requests a second, a one-page listing every 1.3 s rather than every round.
+#[tokio::test(start_paused = true)]
+async fn under_a_small_quota_a_wait_lists_sparingly() {
+    let mut pages = Vec::new();
+    for rate in [None, Some(15.0)] {
+        let region = Region::new(60, "Inactive", Duration::from_secs(10));
+        *region.rate.lock().unwrap() = rate;
+        let b = Arc::new(Batched::new(region.clone()));
+        let tasks: Vec<_> = (0..60)
+            .map(|i| {
+                let b = b.clone();
+                tokio::spawn(async move {
+                    let id = id(i);
+                    let t = Target {
+                        region: REGION,
+                        id: &id,
+                    };
+                    lifecycle::converge(b.as_ref(), &t, Goal::Active, &opts()).await
+                })
+            })
+            .collect();
+        for t in tasks {
+            let out = t.await.unwrap();
+            assert_eq!(out.last_seen.unwrap().status, FlowLogStatus::Active);
+        }
+        pages.push(region.pages.load(Ordering::SeqCst));
+    }
+    eprintln!("listing pages: unpaced {}, at 15/s {}", pages[0], pages[1]);
+    assert!(pages[1] * 2 < pages[0], "{pages:?}");
 }

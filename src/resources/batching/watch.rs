@@ -44,6 +44,13 @@ pub(super) const ROUND: Duration = Duration::from_millis(250);
 /// Terraform's parallelism waits for it.)
 pub(super) const BUSY_ROUND: Duration = Duration::from_millis(500);
 
+/// The share of the rate limiter's rate a wait's listings of its status may take.
+const LISTING_SHARE: f64 = 0.05;
+/// The share of the rate limiter's rate early listings of where leavers went may take.
+const SETTLED_SHARE: f64 = 0.1;
+/// Rounds never come further apart than this, whatever the rate.
+const MAX_ROUND: Duration = Duration::from_secs(2);
+
 /// How often a process that waits for another's listings looks for them between rounds.
 const SHARED_POLL: Duration = Duration::from_millis(50);
 
@@ -122,6 +129,10 @@ struct State {
     last_listed: std::collections::HashSet<String>,
     left_unconfirmed: u64,
     in_status: u64,
+    /// The machine's demand on this status, as of the last round, was not this process's alone.
+    others: bool,
+    /// When this process last listed the status the watched one settles to for its leavers.
+    last_settled: Option<Instant>,
 }
 
 pub(super) struct Watch {
@@ -304,10 +315,17 @@ impl Watch {
 
     async fn rounds(self: Arc<Self>, api: Arc<dyn FlowLogApi>) {
         loop {
+            let rate = api.api_rate(&self.region).await;
             let due = {
                 let st = self.lock();
-                let every = if st.busy { BUSY_ROUND } else { ROUND };
-                st.last_round.map(|t| t + every)
+                let mut every = if st.busy { BUSY_ROUND } else { ROUND };
+                // The listings of a wait take at most a tenth of what the quota allows: under a
+                // small quota the operations' own calls need the rest.
+                if let Some(rate) = rate.filter(|r| *r > 0.0) {
+                    let pages = st.pages.max(1) as f64;
+                    every = every.max(Duration::from_secs_f64(pages / (LISTING_SHARE * rate)));
+                }
+                st.last_round.map(|t| t + every.min(MAX_ROUND))
             };
             if let Some(due) = due {
                 self.sleep_until(api.as_ref(), due).await;
@@ -344,7 +362,14 @@ impl Watch {
                     total: mine,
                     lead: true,
                 });
-            self.lock().machine = machine;
+            // Other processes wait on this status too (else the machine's demand is this
+            // process's own).
+            let others = machine.total != mine;
+            {
+                let mut st = self.lock();
+                st.machine = machine;
+                st.others = others;
+            }
             let (keep, left) = if batch.is_empty() {
                 (Vec::new(), Vec::new())
             } else {
@@ -358,18 +383,22 @@ impl Watch {
             let alone = keep.is_empty() && machine.total.waiting <= mine.waiting;
             // Still on their way, here or (for the lead) in the whole machine.
             let mut on_the_way = keep.len() as u64;
-            if machine.lead {
+            if machine.lead && others {
                 // The newest listing shows the machine's flow logs still on their way; the
                 // published demand still counts some that have left.
                 let in_status = self.lock().in_status;
                 on_the_way = on_the_way.max(in_status);
+            } else if machine.lead {
+                on_the_way = on_the_way.max(u64::from(machine.total.waiting));
             }
-            if leavers.is_empty() && machine.lead && !keep.is_empty() {
+            if leavers.is_empty() && machine.lead && others && !keep.is_empty() {
                 let opts = CallOptions::latest(keep.iter().map(|w| &w.opts));
                 self.confirm_for_others(api.as_ref(), &opts, on_the_way)
                     .await;
             }
-            let (keep_too, leavers) = self.confirm(api.as_ref(), leavers, alone, on_the_way).await;
+            let (keep_too, leavers) = self
+                .confirm(api.as_ref(), leavers, alone, on_the_way, rate)
+                .await;
             let mut st = self.lock();
             st.in_round = 0;
             st.waiters.extend(keep);
@@ -542,6 +571,7 @@ impl Watch {
         leavers: Vec<(Instant, Waiter)>,
         alone: bool,
         on_the_way: u64,
+        rate: Option<f64>,
     ) -> (Vec<Waiter>, Vec<(Instant, Waiter)>) {
         let Some(oldest) = leavers.iter().map(|(t, _)| *t).min() else {
             return (Vec::new(), leavers);
@@ -552,7 +582,9 @@ impl Watch {
         }
         let (settled_pages, machine, left) = {
             let st = self.lock();
-            (st.settled_pages, st.machine, st.left_unconfirmed)
+            // Alone, its own leavers are all there is to confirm.
+            let left = if st.others { st.left_unconfirmed } else { 0 };
+            (st.settled_pages, st.machine, left)
         };
         let mut leaving = leavers.len() as u64;
         if machine.lead {
@@ -564,8 +596,18 @@ impl Watch {
         // Gathering pays while more are about to leave; once as many have left as are still
         // on their way, waiting longer mostly holds Terraform's slots (its parallelism), and
         // the operations that would fill them, back.
+        // Early listings of where leavers went take at most their share of the quota: under a
+        // small one, the operations' own calls need the rest.
+        let spaced = match (rate.filter(|r| *r > 0.0), self.lock().last_settled) {
+            (Some(rate), Some(last)) => {
+                let gap = Duration::from_secs_f64(settled_pages as f64 / (SETTLED_SHARE * rate));
+                last + gap.min(CONFIRM_WITHIN) <= Instant::now()
+            }
+            _ => true,
+        };
         let due = oldest + CONFIRM_WITHIN <= Instant::now()
             || (!lead_confirms
+                && spaced
                 && (alone
                     || leaving >= CONFIRM_PER_PAGE * settled_pages
                     || (machine.lead && leaving >= on_the_way)));
@@ -708,6 +750,7 @@ impl Watch {
                 let mut st = self.lock();
                 st.settled_pages = pages;
                 st.left_unconfirmed = 0;
+                st.last_settled = Some(Instant::now());
                 drop(st);
                 listed
             }

@@ -55,6 +55,11 @@ pub trait FlowLogApi: Send + Sync {
     ) -> Option<(Vec<FlowLog>, Instant)> {
         None
     }
+    /// The rate the API's calls in the region may go at now (requests per second), while calls
+    /// queue at a rate limiter: a wait's listings then take no more than their share of it.
+    async fn api_rate(&self, _region_id: &str) -> Option<f64> {
+        None
+    }
     /// Whether [`FlowLogApi::machine_listing`] would answer a listing (cheaper: nothing copied).
     async fn machine_listing_stored(
         &self,
@@ -261,6 +266,10 @@ impl FlowLogApi for Client {
         mine: Demand,
     ) -> Option<MachineDemand> {
         Client::machine_demand(self, req, mine).await
+    }
+
+    async fn api_rate(&self, region_id: &str) -> Option<f64> {
+        self.vpc_rate(region_id).await
     }
 
     async fn machine_listing_stored(&self, req: &DescribeFlowLogsRequest, since: Instant) -> bool {
