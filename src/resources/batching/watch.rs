@@ -47,7 +47,7 @@ pub(super) const BUSY_ROUND: Duration = Duration::from_millis(500);
 /// The share of the rate limiter's rate a wait's listings of its status may take.
 const LISTING_SHARE: f64 = 0.05;
 /// The share of the rate limiter's rate early listings of where leavers went may take.
-const SETTLED_SHARE: f64 = 0.1;
+const SETTLED_SHARE: f64 = 0.25;
 /// Rounds never come further apart than this, whatever the rate.
 const MAX_ROUND: Duration = Duration::from_secs(2);
 
@@ -383,13 +383,11 @@ impl Watch {
             let alone = keep.is_empty() && machine.total.waiting <= mine.waiting;
             // Still on their way, here or (for the lead) in the whole machine.
             let mut on_the_way = keep.len() as u64;
-            if machine.lead && others {
+            if machine.lead {
                 // The newest listing shows the machine's flow logs still on their way; the
                 // published demand still counts some that have left.
                 let in_status = self.lock().in_status;
                 on_the_way = on_the_way.max(in_status);
-            } else if machine.lead {
-                on_the_way = on_the_way.max(u64::from(machine.total.waiting));
             }
             if leavers.is_empty() && machine.lead && others && !keep.is_empty() {
                 let opts = CallOptions::latest(keep.iter().map(|w| &w.opts));
@@ -582,9 +580,7 @@ impl Watch {
         }
         let (settled_pages, machine, left) = {
             let st = self.lock();
-            // Alone, its own leavers are all there is to confirm.
-            let left = if st.others { st.left_unconfirmed } else { 0 };
-            (st.settled_pages, st.machine, left)
+            (st.settled_pages, st.machine, st.left_unconfirmed)
         };
         let mut leaving = leavers.len() as u64;
         if machine.lead {
@@ -596,8 +592,8 @@ impl Watch {
         // Gathering pays while more are about to leave; once as many have left as are still
         // on their way, waiting longer mostly holds Terraform's slots (its parallelism), and
         // the operations that would fill them, back.
-        // Early listings of where leavers went take at most their share of the quota: under a
-        // small one, the operations' own calls need the rest.
+        // Early listings of where leavers went take at most their share of the quota while
+        // calls queue for it: under a small quota the operations' own calls need the rest.
         let spaced = match (rate.filter(|r| *r > 0.0), self.lock().last_settled) {
             (Some(rate), Some(last)) => {
                 let gap = Duration::from_secs_f64(settled_pages as f64 / (SETTLED_SHARE * rate));
