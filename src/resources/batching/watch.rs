@@ -46,8 +46,6 @@ pub(super) const BUSY_ROUND: Duration = Duration::from_millis(500);
 
 /// The share of the rate limiter's rate a wait's listings of its status may take.
 const LISTING_SHARE: f64 = 0.05;
-/// The share of the rate limiter's rate early listings of where leavers went may take.
-const SETTLED_SHARE: f64 = 0.25;
 /// Rounds never come further apart than this, whatever the rate.
 const MAX_ROUND: Duration = Duration::from_secs(2);
 
@@ -131,8 +129,6 @@ struct State {
     in_status: u64,
     /// The machine's demand on this status, as of the last round, was not this process's alone.
     others: bool,
-    /// When this process last listed the status the watched one settles to for its leavers.
-    last_settled: Option<Instant>,
 }
 
 pub(super) struct Watch {
@@ -394,9 +390,7 @@ impl Watch {
                 self.confirm_for_others(api.as_ref(), &opts, on_the_way)
                     .await;
             }
-            let (keep_too, leavers) = self
-                .confirm(api.as_ref(), leavers, alone, on_the_way, rate)
-                .await;
+            let (keep_too, leavers) = self.confirm(api.as_ref(), leavers, alone, on_the_way).await;
             let mut st = self.lock();
             st.in_round = 0;
             st.waiters.extend(keep);
@@ -569,7 +563,6 @@ impl Watch {
         leavers: Vec<(Instant, Waiter)>,
         alone: bool,
         on_the_way: u64,
-        rate: Option<f64>,
     ) -> (Vec<Waiter>, Vec<(Instant, Waiter)>) {
         let Some(oldest) = leavers.iter().map(|(t, _)| *t).min() else {
             return (Vec::new(), leavers);
@@ -592,18 +585,8 @@ impl Watch {
         // Gathering pays while more are about to leave; once as many have left as are still
         // on their way, waiting longer mostly holds Terraform's slots (its parallelism), and
         // the operations that would fill them, back.
-        // Early listings of where leavers went take at most their share of the quota while
-        // calls queue for it: under a small quota the operations' own calls need the rest.
-        let spaced = match (rate.filter(|r| *r > 0.0), self.lock().last_settled) {
-            (Some(rate), Some(last)) => {
-                let gap = Duration::from_secs_f64(settled_pages as f64 / (SETTLED_SHARE * rate));
-                last + gap.min(CONFIRM_WITHIN) <= Instant::now()
-            }
-            _ => true,
-        };
         let due = oldest + CONFIRM_WITHIN <= Instant::now()
             || (!lead_confirms
-                && spaced
                 && (alone
                     || leaving >= CONFIRM_PER_PAGE * settled_pages
                     || (machine.lead && leaving >= on_the_way)));
@@ -746,7 +729,6 @@ impl Watch {
                 let mut st = self.lock();
                 st.settled_pages = pages;
                 st.left_unconfirmed = 0;
-                st.last_settled = Some(Instant::now());
                 drop(st);
                 listed
             }
