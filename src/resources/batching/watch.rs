@@ -127,8 +127,6 @@ struct State {
     last_listed: std::collections::HashSet<String>,
     left_unconfirmed: u64,
     in_status: u64,
-    /// The machine's demand on this status, as of the last round, was not this process's alone.
-    others: bool,
 }
 
 pub(super) struct Watch {
@@ -361,11 +359,7 @@ impl Watch {
             // Other processes wait on this status too (else the machine's demand is this
             // process's own).
             let others = machine.total != mine;
-            {
-                let mut st = self.lock();
-                st.machine = machine;
-                st.others = others;
-            }
+            self.lock().machine = machine;
             let (keep, left) = if batch.is_empty() {
                 (Vec::new(), Vec::new())
             } else {

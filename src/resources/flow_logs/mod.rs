@@ -224,6 +224,11 @@ pub trait FlowLogApi: Send + Sync {
     }
 }
 
+/// The wall seconds of `at`, knowing that `now` is `wall_now`.
+fn wall_of(at: Instant, now: Instant, wall_now: f64) -> f64 {
+    wall_now - now.saturating_duration_since(at).as_secs_f64()
+}
+
 /// The instant of `wall` seconds, knowing that `now` is `wall_now` (never after `now`).
 fn instant_of(wall: f64, now: Instant, wall_now: f64) -> Instant {
     let ago = Duration::try_from_secs_f64((wall_now - wall).max(0.0)).unwrap_or_default();
@@ -255,7 +260,7 @@ impl FlowLogApi for Client {
         since: Instant,
     ) -> Option<(Vec<FlowLog>, Instant)> {
         let (now, wall) = (Instant::now(), self.wall_now());
-        let since = wall - now.saturating_duration_since(since).as_secs_f64();
+        let since = wall_of(since, now, wall);
         let listing = Client::machine_listing(self, req, since).await?;
         Some((listing.flow_logs, instant_of(listing.started, now, wall)))
     }
@@ -273,7 +278,7 @@ impl FlowLogApi for Client {
     }
 
     async fn machine_listing_stored(&self, req: &DescribeFlowLogsRequest, since: Instant) -> bool {
-        let since = self.wall_now() - since.elapsed().as_secs_f64();
+        let since = wall_of(since, Instant::now(), self.wall_now());
         Client::machine_listing_stored(self, req, since).await
     }
 
@@ -283,7 +288,7 @@ impl FlowLogApi for Client {
         claim: bool,
         since: Instant,
     ) -> bool {
-        let since = self.wall_now() - since.elapsed().as_secs_f64();
+        let since = wall_of(since, Instant::now(), self.wall_now());
         Client::listing_claimed(self, req, claim, since).await
     }
 
