@@ -102,10 +102,31 @@ impl Wall {
     }
 
     pub(crate) fn now(&self) -> f64 {
-        self.anchor_secs
-            + monotonic_now()
-                .saturating_duration_since(self.anchor)
-                .as_secs_f64()
+        self.of(monotonic_now())
+    }
+
+    /// The seconds of `at`, by the same anchor as [`Wall::now`]: converting back and forth
+    /// with [`Wall::instant`] gives the same moment (to well under a microsecond), where
+    /// going through two readings of the clocks would not.
+    pub(crate) fn of(&self, at: Instant) -> f64 {
+        match at.checked_duration_since(self.anchor) {
+            Some(after) => self.anchor_secs + after.as_secs_f64(),
+            None => self.anchor_secs - self.anchor.duration_since(at).as_secs_f64(),
+        }
+    }
+
+    /// The instant of `secs` (the earliest instant this process has, if before it).
+    pub(crate) fn instant(&self, secs: f64) -> Instant {
+        let d = secs - self.anchor_secs;
+        if d >= 0.0 {
+            Duration::try_from_secs_f64(d)
+                .ok()
+                .and_then(|after| self.anchor.checked_add(after))
+                .unwrap_or_else(monotonic_now)
+        } else {
+            let back = Duration::try_from_secs_f64(-d).unwrap_or_default();
+            self.anchor.checked_sub(back).unwrap_or(self.anchor)
+        }
     }
 }
 

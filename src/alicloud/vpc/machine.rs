@@ -55,6 +55,14 @@ fn from_micros(us: u64) -> f64 {
     us as f64 / 1e6
 }
 
+/// Whether a listing that started at `started_us` started after `since`: by more than a
+/// microsecond, so that a process's own listing, whose start it took back as an instant and
+/// passes again as `since`, never counts as a newer one (the stored start is rounded down and
+/// the round trip is exact only to a fraction of a microsecond).
+fn later_than(started_us: u64, since: f64) -> bool {
+    started_us > to_micros(since) + 1
+}
+
 /// What tells one listing from another: the filters, not the page size.
 fn filters(req: &DescribeFlowLogsRequest) -> String {
     let req = DescribeFlowLogsRequest {
@@ -88,6 +96,16 @@ impl Client {
     /// Now, in seconds every provider process of the machine agrees on.
     pub fn wall_now(&self) -> f64 {
         self.transport().wall().now()
+    }
+
+    /// `at` in the seconds of [`Client::wall_now`]; [`Client::instant_of`] gives it back.
+    pub fn wall_of(&self, at: tokio::time::Instant) -> f64 {
+        self.transport().wall().of(at)
+    }
+
+    /// The instant of `secs` seconds of [`Client::wall_now`].
+    pub fn instant_of(&self, secs: f64) -> tokio::time::Instant {
+        self.transport().wall().instant(secs)
     }
 
     /// The newest listing with these filters that a provider process of this machine made
@@ -143,7 +161,7 @@ impl Client {
         let now = self.wall_now();
         stored.v == FORMAT
             && stored.provider == env!("CARGO_PKG_VERSION")
-            && started > since
+            && later_than(stored.started_us, since)
             && started <= now + 1.0
             && now - started <= MAX_AGE
     }
@@ -448,6 +466,30 @@ mod tests {
             std::fs::write(&path, &text[..text.len() / 2]).unwrap();
         }
         assert_eq!(b.machine_listing(&activating(), before).await, None);
+    }
+
+    /// A wait takes a listing's start back as an instant (when its waiters need a newer one)
+    /// and passes it again as `since`: its own listing must never count as newer, or the wait
+    /// reuses it round after round instead of listing. Two readings of the clocks per
+    /// conversion made that happen in a busy process (a round or two lost, every few seconds).
+    #[tokio::test(start_paused = true)]
+    async fn a_process_never_takes_its_own_listing_for_a_newer_one() {
+        let cache = tempfile::tempdir().unwrap();
+        let c = client("http://127.0.0.1:9", cache.path(), "key-one", "true");
+        for _ in 0..5_000 {
+            tokio::time::advance(std::time::Duration::from_nanos(7_919)).await;
+            let started_us = super::to_micros(c.wall_now());
+            let need = c.instant_of(super::from_micros(started_us));
+            let since = c.wall_of(need);
+            assert!(
+                !super::later_than(started_us, since),
+                "{started_us} {since}"
+            );
+            assert!(
+                super::later_than(started_us + 2, since),
+                "two microseconds later is newer"
+            );
+        }
     }
 
     #[tokio::test]

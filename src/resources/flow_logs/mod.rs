@@ -224,17 +224,6 @@ pub trait FlowLogApi: Send + Sync {
     }
 }
 
-/// The wall seconds of `at`, knowing that `now` is `wall_now`.
-fn wall_of(at: Instant, now: Instant, wall_now: f64) -> f64 {
-    wall_now - now.saturating_duration_since(at).as_secs_f64()
-}
-
-/// The instant of `wall` seconds, knowing that `now` is `wall_now` (never after `now`).
-fn instant_of(wall: f64, now: Instant, wall_now: f64) -> Instant {
-    let ago = Duration::try_from_secs_f64((wall_now - wall).max(0.0)).unwrap_or_default();
-    now.checked_sub(ago).unwrap_or(now)
-}
-
 #[async_trait]
 impl FlowLogApi for Client {
     async fn describe(
@@ -259,10 +248,8 @@ impl FlowLogApi for Client {
         req: &DescribeFlowLogsRequest,
         since: Instant,
     ) -> Option<(Vec<FlowLog>, Instant)> {
-        let (now, wall) = (Instant::now(), self.wall_now());
-        let since = wall_of(since, now, wall);
-        let listing = Client::machine_listing(self, req, since).await?;
-        Some((listing.flow_logs, instant_of(listing.started, now, wall)))
+        let listing = Client::machine_listing(self, req, self.wall_of(since)).await?;
+        Some((listing.flow_logs, self.instant_of(listing.started)))
     }
 
     async fn machine_demand(
@@ -278,8 +265,7 @@ impl FlowLogApi for Client {
     }
 
     async fn machine_listing_stored(&self, req: &DescribeFlowLogsRequest, since: Instant) -> bool {
-        let since = wall_of(since, Instant::now(), self.wall_now());
-        Client::machine_listing_stored(self, req, since).await
+        Client::machine_listing_stored(self, req, self.wall_of(since)).await
     }
 
     async fn listing_claimed(
@@ -288,8 +274,7 @@ impl FlowLogApi for Client {
         claim: bool,
         since: Instant,
     ) -> bool {
-        let since = wall_of(since, Instant::now(), self.wall_now());
-        Client::listing_claimed(self, req, claim, since).await
+        Client::listing_claimed(self, req, claim, self.wall_of(since)).await
     }
 
     async fn rent_describe(&self, req: &DescribeFlowLogsRequest, price: u64) -> Option<bool> {
@@ -301,8 +286,7 @@ impl FlowLogApi for Client {
         opts: &CallOptions,
     ) -> Result<(Vec<FlowLog>, Instant), Error> {
         let listing = self.describe_flow_logs_for_machine(req, opts).await?;
-        let (now, wall) = (Instant::now(), self.wall_now());
-        Ok((listing.flow_logs, instant_of(listing.started, now, wall)))
+        Ok((listing.flow_logs, self.instant_of(listing.started)))
     }
 
     async fn page(
