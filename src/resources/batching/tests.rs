@@ -999,12 +999,13 @@ async fn leavers_are_confirmed_once_as_many_have_left_as_remain() {
     }
     // Gathering for the whole window held the longest for 2.48 s here; confirming once as
     // many have left as remain, 1.98 s, for 0.2 more calls per activation (2.1 against 1.9).
+    // Rounds every 250 ms rather than 500 ms while many wait: 2.26.
     assert!(
         longest < Duration::from_millis(2250),
         "held {longest:?}: gathered for the whole window"
     );
     let per = region.calls() as f64 / wave as f64;
-    assert!(per <= 2.2, "{per} calls per activation");
+    assert!(per <= 2.35, "{per} calls per activation");
 }
 
 /// The process that lists for the machine answers its own operations first; the others' must
