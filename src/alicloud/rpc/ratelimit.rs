@@ -115,14 +115,16 @@ impl Wall {
         }
     }
 
-    /// The instant of `secs` (the earliest instant this process has, if before it).
+    /// The instant of `secs`, never after now (another process's clock may be a little
+    /// ahead), nor before the earliest instant this process has.
     pub(crate) fn instant(&self, secs: f64) -> Instant {
         let d = secs - self.anchor_secs;
         if d >= 0.0 {
+            let now = monotonic_now();
             Duration::try_from_secs_f64(d)
                 .ok()
                 .and_then(|after| self.anchor.checked_add(after))
-                .unwrap_or_else(monotonic_now)
+                .map_or(now, |at| at.min(now))
         } else {
             let back = Duration::try_from_secs_f64(-d).unwrap_or_default();
             self.anchor.checked_sub(back).unwrap_or(self.anchor)
