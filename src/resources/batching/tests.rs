@@ -1198,3 +1198,48 @@ async fn under_a_small_quota_busy_rounds_list_sparingly() {
     let allowed = 0.2 * 15.0 * took.as_secs_f64() + first as f64;
     assert!(paced as f64 <= allowed, "{paced} pages in {took:?}");
 }
+
+/// While calls queue at the rate limiter, a look in a quiet region joins the round instead of
+/// describing its flow log at once: the describe would wait its turn anyway, and the looks
+/// that join meanwhile share a listing. (Quiet and unthrottled, each looks at once.)
+#[tokio::test(start_paused = true)]
+async fn looks_join_the_round_while_calls_queue() {
+    let mut describes = Vec::new();
+    for rate in [None, Some(15.0)] {
+        let n = 60;
+        let region = Region::new(n, "Inactive", Duration::from_secs(10));
+        *region.rate.lock().unwrap() = rate;
+        let b = Arc::new(Batched::new(region.clone()));
+        let tasks: Vec<_> = (0..n)
+            .map(|i| {
+                let (b, region) = (b.clone(), region.clone());
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(5 * i as u64)).await;
+                    region.activate(REGION, &id(i), &opts()).await.unwrap();
+                    b.look(REGION, &id(i), &FlowLogStatus::Activating, &opts())
+                        .await
+                        .unwrap()
+                        .unwrap()
+                })
+            })
+            .collect();
+        // Once more than a page waits, a look found `Activating` is kept until it settles.
+        for t in tasks {
+            let fl = t.await.unwrap();
+            assert!(matches!(
+                fl.status,
+                FlowLogStatus::Activating | FlowLogStatus::Active
+            ));
+        }
+        describes.push(region.describes.load(Ordering::SeqCst));
+    }
+    eprintln!(
+        "describes: unthrottled {}, queueing {}",
+        describes[0], describes[1]
+    );
+    assert_eq!(
+        describes[0], 60,
+        "quiet and unthrottled, each looks at once"
+    );
+    assert!(describes[1] < 30, "{} describes for 60 looks", describes[1]);
+}

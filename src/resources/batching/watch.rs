@@ -329,6 +329,14 @@ impl Watch {
                 quiet = busy < self.lock().pages;
             }
         }
+        // Unless calls queue at the rate limiter: the describe would wait its turn anyway
+        // (often until the change is done, so that no wait follows the look to make the region
+        // busy), and in the round it may share a listing with the looks that join meanwhile.
+        // At 15 QPS the processes of a stack otherwise settled, now and then, into describing
+        // every flow log at once: 2.1 calls per activation and 71 s, not 1.8 and 58 s.
+        if matches!(mode, Mode::Look) && quiet && api.api_rate(&self.region).await.is_some() {
+            quiet = false;
+        }
         if matches!(mode, Mode::Look) && quiet {
             tracing::debug!(
                 flow_log_id = id,
@@ -661,9 +669,13 @@ impl Watch {
     /// process that lists for the machine) as many have left as are `on_the_way`: by one
     /// listing of the status the watched one settles to, when that costs less than describing
     /// them all, then describing the rest. Returns the waiters found back in the watched status
-    /// and the leavers still gathering. Any listing of the settled status also answers the
-    /// waiters of `keep` it shows there; in a busy round the process that lists for the machine
-    /// makes one at once, for them as much as for the leavers.
+    /// and the leavers still gathering. In a busy round, any listing of the settled status also
+    /// answers the waiters of `keep` it shows there, and the process that lists for the machine
+    /// makes one at once, for them as much as for the leavers. (Not in other rounds: answered
+    /// sooner, fewer would wait, and a look would more often find too few waiting to share a
+    /// listing and describe its flow log at once; at 15 QPS, where such a describe queues at
+    /// the rate limiter until the flow log is `Active`, the processes then stopped sharing:
+    /// 2.1 calls per activation, not 1.6.)
     async fn confirm(
         &self,
         api: &dyn FlowLogApi,
@@ -806,11 +818,12 @@ impl Watch {
         let Some(settled) = self.status.settles_to() else {
             return leavers;
         };
+        // The leavers' need; with none, the waiters' (a busy round's).
         let Some(since) = leavers
             .iter()
             .map(|(_, w)| w.need)
-            .chain(keep.iter().map(|w| w.need))
             .min()
+            .or_else(|| keep.iter().map(|w| w.need).min())
         else {
             return leavers;
         };
@@ -823,7 +836,9 @@ impl Watch {
             st.settled_pages = pages;
             st.left_unconfirmed = 0;
         }
-        answer_settled(keep, &listed, Some(started));
+        if self.lock().busy {
+            answer_settled(keep, &listed, Some(started));
+        }
         let mut rest = Vec::new();
         for (t, mut w) in leavers {
             if w.need >= started {
@@ -874,7 +889,9 @@ impl Watch {
             Listed::Failed => return leavers,
             Listed::Abandoned => return Vec::new(),
         };
-        answer_settled(keep, &listed, None);
+        if self.lock().busy {
+            answer_settled(keep, &listed, None);
+        }
         let mut rest = Vec::new();
         for w in leavers {
             match listed.get(&w.id) {
