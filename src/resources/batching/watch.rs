@@ -439,8 +439,10 @@ impl Watch {
                 // a round later holds each of their slots longer (10 units of 50: 1.21x one
                 // configuration's time with busy rounds machine-wide, against 1.11x).
                 let waiting = u64::from(mine.waiting) + u64::from(mine.leaving);
-                st.busy =
-                    waiting > u64::from(crate::alicloud::vpc::MAX_PAGE_SIZE).max(st.settled_pages);
+                // (Busy rounds list: not once listings are refused.)
+                st.busy = self.listings.allowed()
+                    && waiting
+                        > u64::from(crate::alicloud::vpc::MAX_PAGE_SIZE).max(st.settled_pages);
                 st.busy_rounds = if st.busy { st.busy_rounds + 1 } else { 0 };
             }
             // A busy round between those that list the watched status: this process lists (or
