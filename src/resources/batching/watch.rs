@@ -620,7 +620,7 @@ impl Watch {
         started: Instant,
         batch: Vec<Waiter>,
     ) -> (Vec<Waiter>, Vec<Waiter>) {
-        {
+        let busy = {
             let mut st = self.lock();
             let left = st
                 .last_listed
@@ -630,8 +630,8 @@ impl Watch {
             st.left_unconfirmed += left;
             st.last_listed = listed.keys().cloned().collect();
             st.in_status = listed.len() as u64;
-        }
-        let busy = self.lock().busy;
+            st.busy
+        };
         let mut keep = Vec::new();
         let mut leavers = Vec::new();
         let mut describe = Vec::new();
@@ -833,12 +833,13 @@ impl Watch {
         else {
             return leavers;
         };
-        {
+        let busy = {
             let mut st = self.lock();
             st.settled_pages = pages;
             st.left_unconfirmed = 0;
-        }
-        if self.lock().busy {
+            st.busy
+        };
+        if busy {
             answer_settled(keep, &listed, Some(started));
         }
         let mut rest = Vec::new();
@@ -880,18 +881,17 @@ impl Watch {
         } else {
             self.list(api, &settled, &mut leavers).await
         };
-        let listed = match listed {
+        let (listed, busy) = match listed {
             Listed::Found(listed, pages, _) => {
                 let mut st = self.lock();
                 st.settled_pages = pages;
                 st.left_unconfirmed = 0;
-                drop(st);
-                listed
+                (listed, st.busy)
             }
             Listed::Failed => return leavers,
             Listed::Abandoned => return Vec::new(),
         };
-        if self.lock().busy {
+        if busy {
             answer_settled(keep, &listed, None);
         }
         let mut rest = Vec::new();
