@@ -270,7 +270,8 @@ async fn many_reads_share_one_listing_of_the_region() {
         assert_eq!(seen.flow_log.flow_log_id, id(i));
         assert_eq!(seen.flow_log.status, FlowLogStatus::Inactive);
     }
-    // At most: the first page, as many describes as the listing costs, the listing.
+    // Reads one after another (the region answers at once): at most the first page, as many
+    // describes as the listing costs, the listing.
     let calls = region.calls();
     assert!(calls <= 1 + 20 + 20, "{calls} calls");
     // Later reads in the process cost nothing; one the listing did not have is described.
@@ -284,6 +285,43 @@ async fn many_reads_share_one_listing_of_the_region() {
             .is_none()
     );
     assert_eq!(region.calls(), before + 1);
+}
+
+/// Reads that wait together for the first page (a refresh, an apply's first looks) are demand
+/// known, not guessed: they list the region at once instead of renting describes first.
+#[tokio::test(start_paused = true)]
+async fn reads_waiting_together_list_the_region_without_renting() {
+    let region = Region::new(1000, "Inactive", Duration::ZERO);
+    *region.list_delay.lock().unwrap() = Duration::from_millis(10);
+    let b = Arc::new(Batched::new(region.clone()));
+    let reads: Vec<_> = (0..100)
+        .map(|i| {
+            let b = b.clone();
+            tokio::spawn(async move { b.read(REGION, &id(i * 10), &opts()).await })
+        })
+        .collect();
+    for (i, r) in reads.into_iter().enumerate() {
+        let seen = r.await.unwrap().unwrap().unwrap();
+        assert_eq!(seen.flow_log.flow_log_id, id(i * 10));
+    }
+    assert_eq!(region.describes.load(Ordering::SeqCst), 0);
+    // The first page, then the listing.
+    assert_eq!(region.pages.load(Ordering::SeqCst), 1 + 20);
+    // Fewer waiting together than the listing costs still rent.
+    let region = Region::new(5000, "Inactive", Duration::ZERO);
+    *region.list_delay.lock().unwrap() = Duration::from_millis(10);
+    let b = Arc::new(Batched::new(region.clone()));
+    let reads: Vec<_> = (0..10)
+        .map(|i| {
+            let b = b.clone();
+            tokio::spawn(async move { b.read(REGION, &id(i * 400), &opts()).await })
+        })
+        .collect();
+    for r in reads {
+        assert!(r.await.unwrap().unwrap().is_some());
+    }
+    assert_eq!(region.pages.load(Ordering::SeqCst), 1);
+    assert_eq!(region.describes.load(Ordering::SeqCst), 9);
 }
 
 #[tokio::test(start_paused = true)]
