@@ -10,7 +10,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::time::Instant;
 
-use super::watch::{BUSY_ROUND, ROUND};
+use super::watch::{BUSY_ROUND, ROUND, busy_round};
 use super::*;
 use crate::resources::flow_logs::lifecycle::{self, Goal, Target};
 use crate::resources::test_fake::flow_log;
@@ -24,6 +24,8 @@ struct Region {
     delay: Duration,
     describes: AtomicU64,
     pages: AtomicU64,
+    /// Pages of listings of the `Activating` flow logs.
+    activating_pages: AtomicU64,
     activates: AtomicU64,
     /// Listings (no FlowLogId) answer this error code.
     list_error: Mutex<Option<&'static str>>,
@@ -53,6 +55,7 @@ impl Region {
             delay,
             describes: AtomicU64::new(0),
             pages: AtomicU64::new(0),
+            activating_pages: AtomicU64::new(0),
             activates: AtomicU64::new(0),
             list_error: Mutex::new(None),
             list_delay: Mutex::new(Duration::ZERO),
@@ -145,6 +148,9 @@ impl FlowLogApi for Region {
         _opts: &CallOptions,
     ) -> Result<FlowLogPage, Error> {
         let n = self.pages.fetch_add(1, Ordering::SeqCst);
+        if req.status == Some(FlowLogStatus::Activating) {
+            self.activating_pages.fetch_add(1, Ordering::SeqCst);
+        }
         let delay = *self.list_delay.lock().unwrap();
         tokio::time::sleep(delay).await;
         if let Some(code) = *self.list_error.lock().unwrap()
@@ -545,11 +551,24 @@ async fn waits_that_ended_before_the_round_cost_listings_not_a_describe_each() {
 /// Runs `converge` for flow logs `0..n`, started 5 ms apart as Terraform's parallelism would
 /// spread them.
 async fn converge_all(api: Arc<dyn FlowLogApi>, n: usize, goal: Goal) -> Vec<lifecycle::Outcome> {
+    converge_in_slots(api, n, goal, n).await
+}
+
+/// The same with at most `slots` under way at once, as Terraform's `-parallelism`: each
+/// operation that ends lets the next one start.
+async fn converge_in_slots(
+    api: Arc<dyn FlowLogApi>,
+    n: usize,
+    goal: Goal,
+    slots: usize,
+) -> Vec<lifecycle::Outcome> {
+    let slots = Arc::new(tokio::sync::Semaphore::new(slots));
     let tasks: Vec<_> = (0..n)
         .map(|i| {
-            let api = api.clone();
+            let (api, slots) = (api.clone(), slots.clone());
             tokio::spawn(async move {
                 tokio::time::sleep(Duration::from_millis(5 * i as u64)).await;
+                let _slot = slots.acquire().await.unwrap();
                 let id = id(i);
                 let t = Target {
                     region: REGION,
@@ -569,6 +588,10 @@ async fn converge_all(api: Arc<dyn FlowLogApi>, n: usize, goal: Goal) -> Vec<lif
 /// Activates `n` flow logs together, some of which fail in the background or are deleted
 /// while activating: each outcome is what the API said of that flow log.
 async fn background_fates_are_reported(n: usize) {
+    background_fates_are_reported_in_slots(n, n).await;
+}
+
+async fn background_fates_are_reported_in_slots(n: usize, slots: usize) -> Arc<Region> {
     let region = Region::new(n, "Inactive", Duration::from_secs(1));
     let fails: Vec<usize> = (3..n).step_by(10).collect();
     let vanish: Vec<usize> = (5..n).step_by(10).collect();
@@ -578,7 +601,8 @@ async fn background_fates_are_reported(n: usize) {
     for &i in &vanish {
         region.fate(i, Fate::Vanishes);
     }
-    let outs = converge_all(Arc::new(Batched::new(region.clone())), n, Goal::Active).await;
+    let api = Arc::new(Batched::new(region.clone()));
+    let outs = converge_in_slots(api, n, Goal::Active, slots).await;
     for (i, out) in outs.iter().enumerate() {
         match &out.result {
             Err(lifecycle::Failure::Reverted(fl)) if fails.contains(&i) => {
@@ -602,6 +626,7 @@ async fn background_fates_are_reported(n: usize) {
         }
     }
     assert!(region.pages.load(Ordering::SeqCst) > 0, "waits were shared");
+    region
 }
 
 #[tokio::test(start_paused = true)]
@@ -614,6 +639,34 @@ async fn shared_waits_report_background_failures_and_deletions_never_infer_activ
 #[tokio::test(start_paused = true)]
 async fn busy_rounds_report_background_failures_and_deletions_never_infer_active() {
     background_fates_are_reported(200).await;
+}
+
+/// The same as Terraform runs them, 100 at a time: busy rounds list `Activating` only once a
+/// flow log waits much longer than they usually take, and that still tells every failure and
+/// deletion.
+#[tokio::test(start_paused = true)]
+async fn busy_rounds_in_slots_report_background_failures_and_deletions() {
+    background_fates_are_reported_in_slots(600, 100).await;
+}
+
+/// Activations 100 at a time, all settling in 1 s: once busy rounds have seen flow logs
+/// settle, only the listings of `Active` answer them; `Activating` is listed in the first
+/// rounds and when one waits too long, not every other busy round.
+#[tokio::test(start_paused = true)]
+async fn busy_rounds_list_the_watched_status_only_for_overdue_waiters() {
+    let n = 600;
+    let region = Region::new(n, "Inactive", Duration::from_secs(1));
+    let api = Arc::new(Batched::new(region.clone()));
+    let started = Instant::now();
+    let outs = converge_in_slots(api, n, Goal::Active, 100).await;
+    assert!(outs.iter().all(|o| o.result.is_ok()));
+    let activating = region.activating_pages.load(Ordering::SeqCst);
+    let pages = region.pages.load(Ordering::SeqCst);
+    let took = started.elapsed();
+    assert!(
+        activating <= 8,
+        "{activating} pages of Activating, {pages} in all, {took:?}"
+    );
 }
 
 /// A look a busy round keeps past the watched status is answered by the listing of where it
@@ -1280,4 +1333,17 @@ async fn looks_join_the_round_while_calls_queue() {
         "quiet and unthrottled, each looks at once"
     );
     assert!(describes[1] < 30, "{} describes for 60 looks", describes[1]);
+}
+
+/// Busy rounds space with the square root of what listing where flow logs settle costs:
+/// 0.8 s at 10 pages, within 0.4 s and 1.6 s.
+#[test]
+fn busy_rounds_space_with_the_square_root_of_their_price() {
+    assert_eq!(busy_round(10), BUSY_ROUND);
+    assert_eq!(busy_round(0), Duration::from_millis(400));
+    assert_eq!(busy_round(1), Duration::from_millis(400));
+    let twenty = busy_round(20).as_secs_f64();
+    assert!((twenty - 0.8 * 2f64.sqrt()).abs() < 1e-6, "{twenty}");
+    assert_eq!(busy_round(40), Duration::from_millis(1600));
+    assert_eq!(busy_round(1000), Duration::from_millis(1600));
 }
