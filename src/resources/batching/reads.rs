@@ -1,10 +1,12 @@
 //! Reads in one region, as a ski rental: the first read lists the first page of the region,
 //! which says how many pages the whole region takes (its price); reads then describe one flow
 //! log each until that would have cost more than the listing, and from there one listing of
-//! the region answers every read of the process. Reads already waiting together are demand
-//! known, not guessed: as many as the listing costs list the region at once instead of
-//! renting. A region of 20 managed flow logs among 5,000 costs about 20 calls; a thousand
-//! managed flow logs read together (a refresh, an apply's first looks) one listing. A listing
+//! the region answers every read of the process. Reads under way together (waiting for the
+//! first page, or describing) are demand seen, not guessed: once as many are under way as the
+//! listing costs, the next read lists the region instead of renting (what was rented stays
+//! below the price, so the bound of twice the listing holds). A region of 20 managed flow
+//! logs among 5,000 costs about 20 calls; a thousand managed flow logs read together (a
+//! refresh, an apply's first looks) about one listing. A listing
 //! refused for permission is not the reader's error: it describes its flow log instead. The
 //! machine's provider processes (a stack's units, reading together) rent together: their
 //! describes, not each one's, are weighed against one listing, which one of them makes for
@@ -83,8 +85,8 @@ pub(super) struct RegionReads {
     region: String,
     listings: Arc<Listings>,
     state: Mutex<State>,
-    /// Reads of this process under way that have not yet chosen how they are answered.
-    undecided: AtomicU64,
+    /// Reads of this process under way.
+    under_way: AtomicU64,
     /// When this process began its work (its configuration): a listing of the region another
     /// provider process of the machine made after this serves the reads as the region's own
     /// listing would. Earlier commands had ended by then, and this process changes no flow
@@ -108,7 +110,7 @@ impl RegionReads {
             region: region.to_owned(),
             listings,
             state: Mutex::new(State::default()),
-            undecided: AtomicU64::new(0),
+            under_way: AtomicU64::new(0),
             since,
         }
     }
@@ -176,7 +178,7 @@ impl RegionReads {
         id: &str,
         opts: &CallOptions,
     ) -> Result<Option<Seen>, Error> {
-        let mut undecided = Undecided::new(&self.undecided);
+        let _under_way = UnderWay::new(&self.under_way);
         loop {
             let next = {
                 let mut st = self.state.lock().await;
@@ -207,7 +209,7 @@ impl RegionReads {
                                 Some(seen) => Next::Answer(Box::new(seen)),
                                 None if st.rented < pages_for(probe.total)
                                     && !st.rented_out
-                                    && self.undecided.load(Ordering::SeqCst)
+                                    && self.under_way.load(Ordering::SeqCst)
                                         < pages_for(probe.total) =>
                                 {
                                     st.rented += 1;
@@ -223,9 +225,6 @@ impl RegionReads {
                     }
                 }
             };
-            if matches!(next, Next::Describe | Next::Rent(_)) {
-                undecided.decided();
-            }
             match next {
                 Next::Answer(seen) => return Ok(Some(*seen)),
                 Next::Describe => return self.describe(api, id, opts).await,
@@ -339,30 +338,18 @@ impl RegionReads {
     }
 }
 
-/// Counts a read among the undecided until it chooses to describe or returns.
-struct Undecided<'a> {
-    count: &'a AtomicU64,
-    counted: bool,
-}
+/// Counts a read as under way until it returns.
+struct UnderWay<'a>(&'a AtomicU64);
 
-impl<'a> Undecided<'a> {
+impl<'a> UnderWay<'a> {
     fn new(count: &'a AtomicU64) -> Self {
         count.fetch_add(1, Ordering::SeqCst);
-        Undecided {
-            count,
-            counted: true,
-        }
-    }
-
-    fn decided(&mut self) {
-        if std::mem::take(&mut self.counted) {
-            self.count.fetch_sub(1, Ordering::SeqCst);
-        }
+        UnderWay(count)
     }
 }
 
-impl Drop for Undecided<'_> {
+impl Drop for UnderWay<'_> {
     fn drop(&mut self) {
-        self.decided();
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
