@@ -5,8 +5,9 @@
 //! first page, or describing) are demand seen, not guessed: once as many are under way as the
 //! listing costs, the next read lists the region instead of renting (what was rented stays
 //! below the price, so the bound of twice the listing holds). A region of 20 managed flow
-//! logs among 5,000 costs about 20 calls; a thousand managed flow logs read together (a
-//! refresh, an apply's first looks) about one listing. A listing
+//! logs among 5,000 costs about 20 calls; a thousand managed flow logs read together (an
+//! apply's first looks) one listing, and read one after another (a refresh) two listings'
+//! worth at most. A listing
 //! refused for permission is not the reader's error: it describes its flow log instead. The
 //! machine's provider processes (a stack's units, reading together) rent together: their
 //! describes, not each one's, are weighed against one listing, which one of them makes for
