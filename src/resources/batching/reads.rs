@@ -7,11 +7,10 @@
 //! below the price, so the bound of twice the listing holds). A region of 20 managed flow
 //! logs among 5,000 costs about 20 calls; a thousand managed flow logs read together (an
 //! apply's first looks) one listing, and read one after another (a refresh) two listings'
-//! worth at most. A listing
-//! refused for permission is not the reader's error: it describes its flow log instead. The
-//! machine's provider processes (a stack's units, reading together) rent together: their
-//! describes, not each one's, are weighed against one listing, which one of them makes for
-//! all while the others wait for it.
+//! worth at most. A listing refused for permission is not the reader's error: it describes
+//! its flow log instead. The machine's provider processes (a stack's units, reading together)
+//! rent together: their describes, not each one's, are weighed against one listing, which one
+//! of them makes for all while the others wait for it.
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -293,39 +293,34 @@ async fn many_reads_share_one_listing_of_the_region() {
     assert_eq!(region.calls(), before + 1);
 }
 
-/// Reads that wait together for the first page (a refresh, an apply's first looks) are demand
-/// known, not guessed: they list the region at once instead of renting describes first.
-#[tokio::test(start_paused = true)]
-async fn reads_waiting_together_list_the_region_without_renting() {
-    let region = Region::new(1000, "Inactive", Duration::ZERO);
+/// Reads of `ids` made together in a region of `n` flow logs whose pages take 10 ms: the region.
+async fn read_together(n: usize, ids: impl Iterator<Item = usize>) -> Arc<Region> {
+    let region = Region::new(n, "Inactive", Duration::ZERO);
     *region.list_delay.lock().unwrap() = Duration::from_millis(10);
     let b = Arc::new(Batched::new(region.clone()));
-    let reads: Vec<_> = (0..100)
+    let reads: Vec<_> = ids
         .map(|i| {
             let b = b.clone();
-            tokio::spawn(async move { b.read(REGION, &id(i * 10), &opts()).await })
-        })
-        .collect();
-    for (i, r) in reads.into_iter().enumerate() {
-        let seen = r.await.unwrap().unwrap().unwrap();
-        assert_eq!(seen.flow_log.flow_log_id, id(i * 10));
-    }
-    assert_eq!(region.describes.load(Ordering::SeqCst), 0);
-    // The first page, then the listing.
-    assert_eq!(region.pages.load(Ordering::SeqCst), 1 + 20);
-    // Fewer waiting together than the listing costs still rent.
-    let region = Region::new(5000, "Inactive", Duration::ZERO);
-    *region.list_delay.lock().unwrap() = Duration::from_millis(10);
-    let b = Arc::new(Batched::new(region.clone()));
-    let reads: Vec<_> = (0..10)
-        .map(|i| {
-            let b = b.clone();
-            tokio::spawn(async move { b.read(REGION, &id(i * 400), &opts()).await })
+            tokio::spawn(async move { (i, b.read(REGION, &id(i), &opts()).await) })
         })
         .collect();
     for r in reads {
-        assert!(r.await.unwrap().unwrap().is_some());
+        let (i, seen) = r.await.unwrap();
+        assert_eq!(seen.unwrap().unwrap().flow_log.flow_log_id, id(i));
     }
+    region
+}
+
+/// Reads under way together (an apply's first looks) are demand seen, not guessed: as many as
+/// the listing costs list the region at once instead of renting describes first.
+#[tokio::test(start_paused = true)]
+async fn reads_waiting_together_list_the_region_without_renting() {
+    let region = read_together(1000, (0..100).map(|i| i * 10)).await;
+    assert_eq!(region.describes.load(Ordering::SeqCst), 0);
+    // The first page, then the listing.
+    assert_eq!(region.pages.load(Ordering::SeqCst), 1 + 20);
+    // Fewer under way together than the listing costs still rent.
+    let region = read_together(5000, (0..10).map(|i| i * 400)).await;
     assert_eq!(region.pages.load(Ordering::SeqCst), 1);
     assert_eq!(region.describes.load(Ordering::SeqCst), 9);
 }
