@@ -421,38 +421,73 @@ async fn one_wait_describes_each_round_and_notices_within_a_round() {
     assert!(region.describes.load(Ordering::SeqCst) <= 14);
 }
 
-#[tokio::test(start_paused = true)]
-async fn many_waits_share_listings_of_the_status() {
-    let n = 300;
-    let region = Region::new(n, "Inactive", Duration::from_secs(1));
+/// What [`activate_then_watch`] saw of one flow log.
+struct Watched {
+    /// The look's answer, and how long it took after the activation.
+    look: FlowLog,
+    look_took: Duration,
+    /// The wait's answer (the look's, when there was no wait), and how long after the
+    /// activation it came.
+    last: FlowLog,
+    took: Duration,
+}
+
+/// Activates the `n` flow logs of `region` 10 ms apart through one `Batched`, each then looked
+/// at with `opts_of(i)` and, when the look found it `Activating` and `waits(i)`, waited for.
+async fn activate_then_watch(
+    region: &Arc<Region>,
+    n: usize,
+    opts_of: impl Fn(usize) -> CallOptions + Send + Sync + 'static,
+    waits: impl Fn(usize) -> bool + Send + Sync + 'static,
+) -> Vec<Watched> {
     let b = Arc::new(Batched::new(region.clone()));
-    // Activations spread over 3 s, each then waited for.
+    let (opts_of, waits) = (Arc::new(opts_of), Arc::new(waits));
     let tasks: Vec<_> = (0..n)
         .map(|i| {
             let (b, region) = (b.clone(), region.clone());
+            let (opts_of, waits) = (opts_of.clone(), waits.clone());
             tokio::spawn(async move {
                 tokio::time::sleep(Duration::from_millis(10 * i as u64)).await;
                 region.activate(REGION, &id(i), &opts()).await.unwrap();
+                let o = opts_of(i);
                 let activated = Instant::now();
-                let fl = b
-                    .look(REGION, &id(i), &FlowLogStatus::Activating, &opts())
+                let look = b
+                    .look(REGION, &id(i), &FlowLogStatus::Activating, &o)
                     .await
-                    .unwrap()
+                    .expect("answered, not timed out")
                     .unwrap();
-                let fl = if fl.status == FlowLogStatus::Activating {
-                    b.wait_while(REGION, &id(i), &fl, &opts())
+                let look_took = activated.elapsed();
+                let last = if look.status == FlowLogStatus::Activating && waits(i) {
+                    b.wait_while(REGION, &id(i), &look, &o)
                         .await
                         .unwrap()
                         .unwrap()
                 } else {
-                    fl
+                    look.clone()
                 };
-                (fl, activated.elapsed())
+                Watched {
+                    look,
+                    look_took,
+                    last,
+                    took: activated.elapsed(),
+                }
             })
         })
         .collect();
+    let mut out = Vec::new();
     for t in tasks {
-        let (fl, took) = t.await.unwrap();
+        out.push(t.await.unwrap());
+    }
+    out
+}
+
+#[tokio::test(start_paused = true)]
+async fn many_waits_share_listings_of_the_status() {
+    let n = 300;
+    let region = Region::new(n, "Inactive", Duration::from_secs(1));
+    // Activations spread over 3 s, each then waited for.
+    for w in activate_then_watch(&region, n, |_| opts(), |_| true).await {
+        let (fl, took) = (w.last, w.took);
         assert_eq!(fl.status, FlowLogStatus::Active);
         assert!(
             fl.flow_log_name == "web-traffic",
@@ -671,36 +706,19 @@ async fn busy_rounds_list_the_watched_status_only_for_overdue_waiters() {
 async fn a_kept_look_is_answered_before_its_deadline() {
     let n = 120;
     let region = Region::new(n, "Inactive", Duration::from_secs(30));
-    let b = Arc::new(Batched::new(region.clone()));
     // Activations 10 ms apart, each looked at and then waited for; the last look has a
     // deadline 5 s away.
-    let tasks: Vec<_> = (0..n)
-        .map(|i| {
-            let (b, region) = (b.clone(), region.clone());
-            tokio::spawn(async move {
-                tokio::time::sleep(Duration::from_millis(10 * i as u64)).await;
-                region.activate(REGION, &id(i), &opts()).await.unwrap();
-                let mut o = opts();
-                if i == n - 1 {
-                    o.deadline = Some(Instant::now() + Duration::from_secs(5));
-                }
-                let start = Instant::now();
-                let fl = b
-                    .look(REGION, &id(i), &FlowLogStatus::Activating, &o)
-                    .await
-                    .expect("answered, not timed out")
-                    .unwrap();
-                let took = start.elapsed();
-                if fl.status == FlowLogStatus::Activating && i != n - 1 {
-                    b.wait_while(REGION, &id(i), &fl, &o).await.unwrap();
-                }
-                (fl, took)
-            })
-        })
-        .collect();
+    let last_has_deadline = move |i| {
+        let mut o = opts();
+        if i == n - 1 {
+            o.deadline = Some(Instant::now() + Duration::from_secs(5));
+        }
+        o
+    };
+    let watched = activate_then_watch(&region, n, last_has_deadline, move |i| i != n - 1).await;
     let mut kept = 0;
-    for (i, t) in tasks.into_iter().enumerate() {
-        let (fl, took) = t.await.unwrap();
+    for (i, w) in watched.into_iter().enumerate() {
+        let (fl, took) = (w.look, w.look_took);
         if i == n - 1 {
             assert_eq!(fl.status, FlowLogStatus::Activating);
             assert!(!fl.request_id.is_empty(), "the listing that showed it");
